@@ -1,0 +1,129 @@
+"""The `antifraud` command: run the system, manage lists, generate traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+from antifraud.embedded import PortInUseError, StartupError
+from antifraud.lists_cli import lists_app
+from antifraud.settings import get_settings
+
+app = typer.Typer(
+    help="Anti-fraud early-warning pipeline for a joint-operations center.", no_args_is_help=True
+)
+app.add_typer(lists_app, name="lists")
+
+
+def _say(line: str) -> None:
+    typer.echo(line)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM behaves like Ctrl-C, so everything `up` started is stopped on the way out."""
+    raise KeyboardInterrupt
+
+
+@app.command()
+def up(
+    demo: Annotated[
+        bool, typer.Option(help="Feed the pipeline with simulated city traffic.")
+    ] = False,
+    demo_rate: Annotated[float, typer.Option(help="Demo events per second.")] = 200.0,
+    demo_speedup: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 60.0,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for the worker.")] = 120.0,
+) -> None:
+    """Start everything (embedded broker and Redis unless KAFKA_BOOTSTRAP / REDIS_URL are set)."""
+    from antifraud.runtime import WorkerProcess, prepare, start_services, wait_for_stop
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        endpoints = start_services(settings, _say)
+    except (PortInUseError, StartupError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    worker = None
+    try:
+        asyncio.run(prepare(settings, endpoints, _say))
+        worker = WorkerProcess(settings, endpoints, _say)
+        _say(
+            f"Worker   starting (log {worker.log_path}; web http://{settings.host}:"
+            f"{settings.worker_web_port})"
+        )
+        if not worker.wait_ready(ready_timeout):
+            typer.echo(
+                f"error: the worker did not become ready in {ready_timeout:.0f}s; "
+                f"see {worker.log_path}",
+                err=True,
+            )
+            raise typer.Exit(1)
+        _say(
+            "Ready.   Outputs on jocc.dissuasion and jocc.stop_payment; "
+            "bad input on antifraud.dlq. Ctrl-C stops everything."
+        )
+        running_worker = worker
+
+        def side_work(stop: asyncio.Event) -> asyncio.Future[object]:
+            async def watch() -> None:
+                feed = (
+                    asyncio.ensure_future(
+                        _feed_demo(endpoints.kafka_bootstrap, demo_rate, demo_speedup)
+                    )
+                    if demo
+                    else None
+                )
+                while running_worker.process.poll() is None:
+                    await asyncio.sleep(0.5)
+                _say(
+                    f"worker exited with code {running_worker.process.returncode}; "
+                    f"see {running_worker.log_path}"
+                )
+                if feed is not None:
+                    feed.cancel()
+                stop.set()
+
+            return asyncio.ensure_future(watch())
+
+        wait_for_stop(side_work)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _say("Stopping...")
+        if worker is not None:
+            worker.stop()
+        endpoints.stop()
+        _say("Stopped.")
+
+
+async def _feed_demo(bootstrap: str, rate: float, speedup: float) -> None:
+    from antifraud.simulate import SimConfig, stream_to_kafka
+
+    _say(f"Demo     streaming simulated traffic at up to {rate:.0f} events/s")
+    sent = await stream_to_kafka(bootstrap, SimConfig(), rate=rate, speedup=speedup)
+    _say(f"Demo     finished: {sent} events sent")
+
+
+@app.command()
+def topics() -> None:
+    """Create the topics on KAFKA_BOOTSTRAP (or the embedded broker's address) if missing."""
+    from antifraud.topics import ensure_topics, topic_specs
+
+    settings = get_settings()
+    bootstrap = settings.kafka_bootstrap or f"{settings.host}:{settings.embedded_kafka_port}"
+    created = asyncio.run(ensure_topics(bootstrap, topic_specs(settings)))
+    typer.echo(f"created: {', '.join(created) or 'none (all existed)'}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

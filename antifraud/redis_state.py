@@ -1,0 +1,211 @@
+"""The Redis `StateStore`: one pipelined round trip per read or write of a batch.
+
+Key layout (prefix `af:` by default):
+
+| key | type | holds |
+|---|---|---|
+| `caller:{number}:calls` | ZSET | `event_id␟callee␟duration` scored by start time (24 h window) |
+| `first_seen` | ZSET | caller scored by the earliest start time seen (`ZADD LT`) |
+| `payee:{account}:payers` | ZSET | payer account scored by its latest payment (`ZADD GT`) |
+| `payer:{account}:payees` | ZSET | payee account scored by the first payment (`ZADD LT`) |
+| `victim:{e164}:contacts` / `:transfers` | HASH | event id -> evidence JSON |
+| `victim:{e164}:task` | STRING | the task state JSON |
+| `victim:{e164}:sent` | HASH | output id -> hash of the content last sent |
+
+Members are keyed by event id (or account), so writing the same batch twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from antifraud.contracts import CallEvidence, Priority, Reason, TransferEvidence
+from antifraud.settings import Settings
+from antifraud.state import (
+    BehaviourSnapshot,
+    CallObservation,
+    SentUpdate,
+    StateUpdate,
+    TaskState,
+    VictimState,
+)
+
+_SEP = "\x1f"
+_TASK_TTL_S = 90 * 86400
+
+
+def _call_member(call: CallObservation) -> str:
+    return f"{call.event_id}{_SEP}{call.callee}{_SEP}{call.duration_s}"
+
+
+def _call_from_member(member: bytes, start_ts: float) -> CallObservation:
+    event_id, callee, duration = member.decode().split(_SEP)
+    return CallObservation(event_id, callee, start_ts, int(duration))
+
+
+def _contact_from_json(raw: bytes) -> CallEvidence:
+    fields: dict[str, Any] = orjson.loads(raw)
+    fields["reasons"] = tuple(Reason(**reason) for reason in fields["reasons"])
+    return CallEvidence(**fields)
+
+
+def _transfer_from_json(raw: bytes) -> TransferEvidence:
+    return TransferEvidence(**orjson.loads(raw))
+
+
+def _task_from_json(raw: bytes) -> TaskState:
+    fields: dict[str, Any] = orjson.loads(raw)
+    fields["priority"] = Priority(fields["priority"])
+    return TaskState(**fields)
+
+
+class RedisStateStore:
+    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.prefix = settings.redis_prefix
+
+    def _key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    async def read_behaviour(
+        self,
+        callers: Mapping[str, float],
+        payees: Collection[str],
+        payer_payees: Collection[tuple[str, str]],
+    ) -> BehaviourSnapshot:
+        caller_list = list(callers)
+        payee_list = list(payees)
+        payees_by_payer: dict[str, list[str]] = defaultdict(list)
+        for payer, payee in payer_payees:
+            payees_by_payer[payer].append(payee)
+        payer_list = list(payees_by_payer)
+
+        pipe = self.client.pipeline(transaction=False)
+        for caller in caller_list:
+            pipe.zrangebyscore(
+                self._key("caller", caller, "calls"),
+                callers[caller] - self.settings.caller_window_s,
+                "+inf",
+                withscores=True,
+            )
+        if caller_list:
+            pipe.zmscore(self._key("first_seen"), caller_list)
+        for payee in payee_list:
+            pipe.zrange(self._key("payee", payee, "payers"), 0, -1, withscores=True)
+        for payer in payer_list:
+            pipe.zmscore(self._key("payer", payer, "payees"), payees_by_payer[payer])
+        replies = iter(await pipe.execute())
+
+        snapshot = BehaviourSnapshot()
+        for caller in caller_list:
+            snapshot.caller_calls[caller] = [
+                _call_from_member(member, score) for member, score in next(replies)
+            ]
+        if caller_list:
+            for caller, seen_ts in zip(caller_list, next(replies), strict=True):
+                if seen_ts is not None:
+                    snapshot.first_seen[caller] = float(seen_ts)
+        for payee in payee_list:
+            snapshot.payee_payers[payee] = {
+                member.decode(): float(score) for member, score in next(replies)
+            }
+        for payer in payer_list:
+            for payee, paid_ts in zip(payees_by_payer[payer], next(replies), strict=True):
+                if paid_ts is not None:
+                    snapshot.first_paid[(payer, payee)] = float(paid_ts)
+        return snapshot
+
+    async def read_victims(self, victims: Collection[str]) -> dict[str, VictimState]:
+        victim_list = list(victims)
+        if not victim_list:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for victim in victim_list:
+            pipe.hgetall(self._key("victim", victim, "contacts"))
+            pipe.hgetall(self._key("victim", victim, "transfers"))
+            pipe.get(self._key("victim", victim, "task"))
+            pipe.hgetall(self._key("victim", victim, "sent"))
+        replies = iter(await pipe.execute())
+        states: dict[str, VictimState] = {}
+        for victim in victim_list:
+            contacts, transfers, task, sent = (
+                next(replies),
+                next(replies),
+                next(replies),
+                next(replies),
+            )
+            if not (contacts or transfers or task or sent):
+                continue
+            states[victim] = VictimState(
+                contacts={k.decode(): _contact_from_json(v) for k, v in contacts.items()},
+                transfers={k.decode(): _transfer_from_json(v) for k, v in transfers.items()},
+                task=_task_from_json(task) if task else None,
+                sent={k.decode(): v.decode() for k, v in sent.items()},
+            )
+        return states
+
+    async def write(self, update: StateUpdate) -> None:
+        settings = self.settings
+        horizon = update.horizon_ts
+        pipe = self.client.pipeline(transaction=False)
+        for caller, calls in update.caller_calls.items():
+            key = self._key("caller", caller, "calls")
+            pipe.zadd(key, {_call_member(call): call.start_ts for call in calls})
+            pipe.zremrangebyscore(key, "-inf", f"({horizon - settings.caller_window_s - 3600}")
+            pipe.expire(key, settings.caller_window_s + 7200)
+        if update.first_seen:
+            pipe.zadd(self._key("first_seen"), update.first_seen, lt=True)
+        for payee, payers in update.payee_payers.items():
+            key = self._key("payee", payee, "payers")
+            pipe.zadd(key, payers, gt=True)
+            pipe.zremrangebyscore(key, "-inf", f"({horizon - settings.fan_in_window_s - 3600}")
+            pipe.expire(key, settings.fan_in_window_s + 7200)
+        paid_by_payer: dict[str, dict[str, float]] = defaultdict(dict)
+        for (payer, payee), paid_ts in update.first_paid.items():
+            paid_by_payer[payer][payee] = paid_ts
+        for payer, payees in paid_by_payer.items():
+            key = self._key("payer", payer, "payees")
+            pipe.zadd(key, payees, lt=True)
+            pipe.expire(key, settings.payee_history_s)
+        self._write_evidence(
+            pipe, "contacts", update.contacts, update.expired_contacts, settings.contact_lookback_s
+        )
+        self._write_evidence(
+            pipe,
+            "transfers",
+            update.transfers,
+            update.expired_transfers,
+            settings.transfer_lookback_s,
+        )
+        await pipe.execute()
+
+    def _write_evidence(
+        self,
+        pipe: Any,
+        kind: str,
+        added: Mapping[str, Collection[CallEvidence | TransferEvidence]],
+        expired: Mapping[str, list[str]],
+        lookback_s: int,
+    ) -> None:
+        for victim, items in added.items():
+            key = self._key("victim", victim, kind)
+            pipe.hset(key, mapping={item.event_id: orjson.dumps(item) for item in items})
+            pipe.expire(key, lookback_s + 7200)
+        for victim, event_ids in expired.items():
+            pipe.hdel(self._key("victim", victim, kind), *event_ids)
+
+    async def record_sent(self, update: SentUpdate) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for victim, task in update.tasks.items():
+            pipe.set(self._key("victim", victim, "task"), orjson.dumps(task), ex=_TASK_TTL_S)
+        for victim, sent in update.sent.items():
+            key = self._key("victim", victim, "sent")
+            pipe.hset(key, mapping=dict(sent.items()))
+            pipe.expire(key, self.settings.idempotency_ttl_s)
+        await pipe.execute()

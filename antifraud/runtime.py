@@ -1,0 +1,174 @@
+"""`antifraud up`: start what is missing (broker, Redis), create topics, run the worker.
+
+Everything started here is stopped here, in reverse order, on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from antifraud.embedded import (
+    EmbeddedServer,
+    die_with_parent,
+    require_free_port,
+    start_kafka,
+    start_redis,
+)
+from antifraud.lists import official_entries
+from antifraud.redis_lists import RedisListStore
+from antifraud.settings import Settings, settings_env
+from antifraud.topics import ensure_topics, topic_specs
+
+_READY_MARK = "[^Worker]: Ready"
+
+
+@dataclass
+class Endpoints:
+    kafka_bootstrap: str
+    redis_url: str
+    started: list[EmbeddedServer] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for server in reversed(self.started):
+            server.stop()
+
+
+def start_services(settings: Settings, say: Callable[[str], None]) -> Endpoints:
+    """Use the configured Kafka/Redis, or start embedded ones on loopback."""
+    data_dir = settings.data_dir
+    started: list[EmbeddedServer] = []
+    try:
+        if settings.kafka_bootstrap is None:
+            kafka = start_kafka(settings.host, settings.embedded_kafka_port, data_dir)
+            started.append(kafka)
+            say(f"Kafka    embedded Tansu broker at {kafka.url} (in memory; log {kafka.log_path})")
+            bootstrap = kafka.url
+        else:
+            bootstrap = settings.kafka_bootstrap
+            say(f"Kafka    {bootstrap} (from KAFKA_BOOTSTRAP)")
+        if settings.redis_url is None:
+            redis_server = start_redis(
+                settings.host, settings.embedded_redis_port, data_dir / "redis"
+            )
+            started.append(redis_server)
+            say(f"Redis    embedded at {redis_server.url} (data in {data_dir / 'redis'})")
+            redis_url = redis_server.url
+        else:
+            redis_url = settings.redis_url.get_secret_value()
+            say("Redis    from REDIS_URL")
+    except BaseException:
+        for server in reversed(started):
+            server.stop()
+        raise
+    return Endpoints(bootstrap, redis_url, started)
+
+
+async def prepare(settings: Settings, endpoints: Endpoints, say: Callable[[str], None]) -> None:
+    created = await ensure_topics(endpoints.kafka_bootstrap, topic_specs(settings))
+    say(f"Topics   {len(created)} created, {len(topic_specs(settings)) - len(created)} existed")
+    client = aioredis.Redis.from_url(endpoints.redis_url)
+    try:
+        seeded = await RedisListStore(client, settings.redis_prefix).add(
+            official_entries(time.time())
+        )
+        say(f"Lists    {seeded} official service lines on the allowlist")
+    finally:
+        await client.aclose()
+
+
+class WorkerProcess:
+    """The Faust worker as its own process; its output goes to a log file, warnings to us."""
+
+    def __init__(
+        self, settings: Settings, endpoints: Endpoints, say: Callable[[str], None]
+    ) -> None:
+        self.log_path = settings.data_dir / "worker.log"
+        self.ready = threading.Event()
+        self._say = say
+        worker_settings = settings.model_copy(
+            update={
+                "kafka_bootstrap": endpoints.kafka_bootstrap,
+                "redis_url": SecretStr(endpoints.redis_url),
+            }
+        )
+        env = {**os.environ, **settings_env(worker_settings)}
+        require_free_port(
+            settings.host,
+            settings.worker_web_port,
+            "stream worker's web server",
+            "ANTIFRAUD_WORKER_WEB_PORT",
+        )
+        self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "streams", "worker", "--loglevel", settings.log_level],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            preexec_fn=die_with_parent,
+        )
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        if self.process.stdout is None:
+            return
+        with Path(self.log_path).open("a", encoding="utf-8") as log:
+            for line in self.process.stdout:
+                log.write(line)
+                log.flush()
+                if _READY_MARK in line:
+                    self.ready.set()
+                elif "[ERROR]" in line or "[CRITICAL]" in line or "Redis unreachable" in line:
+                    self._say("worker: " + line.rstrip())
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """True once the worker says it is ready; False if it exits or the time runs out."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self.ready.wait(0.2):
+                return True
+        return self.ready.is_set()
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=timeout_s)
+        self._reader.join(timeout=2)
+
+
+def wait_for_stop(extra: Callable[[asyncio.Event], asyncio.Future[object]] | None = None) -> None:
+    """Block until Ctrl-C / SIGTERM; `extra` runs meanwhile (e.g. the demo feed)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        side = extra(stop) if extra is not None else None
+        await stop.wait()
+        if side is not None:
+            side.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await side
+
+    asyncio.run(main())

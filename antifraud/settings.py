@@ -1,0 +1,104 @@
+"""The one settings object: the only place that reads environment variables.
+
+Every knob has an env var (prefix `ANTIFRAUD_`, except the two well-known `KAFKA_BOOTSTRAP` and
+`REDIS_URL`) and a default that works on a laptop. Unset `KAFKA_BOOTSTRAP` / `REDIS_URL` mean
+"start the embedded broker / Redis".
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANTIFRAUD_", frozen=True, extra="ignore")
+
+    # --- where things run -------------------------------------------------------------------
+    kafka_bootstrap: str | None = Field(
+        default=None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP", "ANTIFRAUD_KAFKA_BOOTSTRAP")
+    )
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "ANTIFRAUD_REDIS_URL")
+    )
+    data_dir: Path = Path(".antifraud")
+    embedded_kafka_port: int = 19092
+    embedded_redis_port: int = 16379
+    worker_web_port: int = 6066
+    desk_port: int = 8000
+    host: str = "127.0.0.1"
+    app_id: str = "antifraud"
+    redis_prefix: str = "af:"
+    processing_guarantee: str = "at_least_once"
+    log_level: str = "info"
+
+    # --- topics ------------------------------------------------------------------------------
+    input_partitions: int = 4
+    output_partitions: int = 4
+    embedded_retention_ms: int = 2 * 3600 * 1000  # Tansu keeps everything in memory
+    broker_session_timeout_s: float = 6.0  # Tansu group joins take half of it
+
+    # --- batching ------------------------------------------------------------------------------
+    batch_max_events: int = 500
+    batch_within_s: float = 0.05
+    redis_retry_max_s: float = 5.0
+
+    # --- features and joins (seconds) ---------------------------------------------------------
+    caller_window_s: int = 24 * 3600
+    contact_lookback_s: int = 72 * 3600
+    transfer_lookback_s: int = 24 * 3600
+    fan_in_window_s: int = 24 * 3600
+    payee_history_s: int = 180 * 24 * 3600
+    new_payee_window_s: int = 7 * 24 * 3600  # first paid within this: still a "new" payee
+    idempotency_ttl_s: int = 7 * 24 * 3600
+
+    # --- rules and decisions -------------------------------------------------------------------
+    short_call_s: int = 30
+    meaningful_call_s: int = 60
+    long_call_s: int = 600
+    risky_caller_threshold: float = 0.5
+    model_alert_threshold: float = 0.7
+    mule_fan_in: int = 5
+    min_request_amount_fen: int = (
+        50_000  # 500.00 CNY: below this only a blocklisted payee raises requests
+    )
+    p1_risk: float = 0.8
+    p2_risk: float = 0.6
+
+    # --- deadlines (seconds) ------------------------------------------------------------------
+    sla_p1_s: int = 3 * 60
+    sla_p2_s: int = 15 * 60
+    sla_p3_s: int = 60 * 60
+    sla_request_s: int = 5 * 60
+
+    @property
+    def embedded_kafka(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process (the worker) see exactly these settings."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"ANTIFRAUD_{name.upper()}"] = str(value)
+    if settings.kafka_bootstrap is not None:
+        env["KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
+    if settings.redis_url is not None:
+        env["REDIS_URL"] = settings.redis_url.get_secret_value()
+    return env
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

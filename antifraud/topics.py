@@ -1,0 +1,68 @@
+"""The topics the system uses, with partition counts, and creating them on a broker."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from antifraud import contracts
+from antifraud.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    retention_ms: int | None = None
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Inputs and outputs from DESIGN.md; embedded mode bounds retention (Tansu keeps all in memory)."""
+    retention = settings.embedded_retention_ms if settings.embedded_kafka else None
+    inputs = [
+        TopicSpec(name, settings.input_partitions, retention) for name in contracts.INPUT_TOPICS
+    ]
+    outputs = [
+        TopicSpec(name, settings.output_partitions, retention) for name in contracts.OUTPUT_TOPICS
+    ]
+    return inputs + outputs
+
+
+async def ensure_topics(
+    bootstrap: str, specs: list[TopicSpec], timeout_s: float = 30.0
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await admin.start()
+            break
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        spec.name,
+                        spec.partitions,
+                        1,
+                        topic_configs=(
+                            {"retention.ms": str(spec.retention_ms)} if spec.retention_ms else {}
+                        ),
+                    )
+                    for spec in missing
+                ]
+            )
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()

@@ -1,0 +1,37 @@
+"""The Faust application: settings from `antifraud.settings`, nothing else decided here."""
+
+from __future__ import annotations
+
+import faust
+
+from antifraud.settings import get_settings
+
+settings = get_settings()
+if settings.kafka_bootstrap is None:
+    raise SystemExit(
+        "KAFKA_BOOTSTRAP is not set: start the worker with `antifraud up` (which starts the "
+        "embedded broker and sets it) or point it at a Kafka cluster."
+    )
+
+app = faust.App(
+    settings.app_id,
+    broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+    autodiscover=False,
+    datadir=str(settings.data_dir / "faust"),
+    processing_guarantee=settings.processing_guarantee,
+    topic_partitions=settings.input_partitions,
+    topic_allow_declare=False,  # `antifraud up` / deploy create topics with their settings
+    topic_disable_leader=False,
+    broker_session_timeout=settings.broker_session_timeout_s,
+    broker_heartbeat_interval=max(settings.broker_session_timeout_s / 6.0, 0.5),
+    consumer_auto_offset_reset="earliest",
+    web_enabled=True,
+    web_bind=settings.host,
+    web_host=settings.host,
+    web_port=settings.worker_web_port,
+    web_tables_enabled=False,
+    web_router_enabled=False,
+    web_graph_enabled=False,
+    key_serializer="raw",
+    value_serializer="raw",
+)
