@@ -112,11 +112,14 @@ async def _feed_demo(bootstrap: str, rate: float, speedup: float) -> None:
 @app.command()
 def topics() -> None:
     """Create the topics on KAFKA_BOOTSTRAP (or the embedded broker's address) if missing."""
+    from antifraud.kafka_security import aiokafka_kwargs
     from antifraud.topics import ensure_topics, topic_specs
 
     settings = get_settings()
     bootstrap = settings.kafka_bootstrap or f"{settings.host}:{settings.embedded_kafka_port}"
-    created = asyncio.run(ensure_topics(bootstrap, topic_specs(settings)))
+    created = asyncio.run(
+        ensure_topics(bootstrap, topic_specs(settings), client_options=aiokafka_kwargs(settings))
+    )
     typer.echo(f"created: {', '.join(created) or 'none (all existed)'}")
 
 

@@ -195,3 +195,66 @@ class StopPaymentRequest:
     due_ts: float
     task_id: str | None
     decision: DecisionInfo = field(default_factory=lambda: DecisionInfo("none", "0", ()))
+
+
+class OutcomeCode(StrEnum):
+    """What a human recorded. Travels on `jocc.outcomes`; becomes a label for retraining."""
+
+    # 96110 desk, on a dissuasion task
+    DISSUADED = "dissuaded"
+    STILL_INTENDS_TO_PAY = "still_intends_to_pay"
+    ALREADY_PAID = "already_paid"
+    LINE_BUSY = "line_busy"
+    UNREACHABLE_ESCALATED = "unreachable_escalated"
+    FALSE_ALARM = "false_alarm"
+    # bank liaison, on a stop-payment / freeze request
+    ACKNOWLEDGED = "acknowledged"
+    HELD = "held"
+    RENEWED = "renewed"
+    FUNDS_GONE = "funds_gone"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    REJECTED = "rejected"
+    # police station / grid officer, on an escalation
+    VISIT_DISSUADED = "visit_dissuaded"
+    VISIT_NOT_FOUND = "visit_not_found"
+    VISIT_ALREADY_PAID = "visit_already_paid"
+
+
+#: Outcomes after which the victim's task is closed: new evidence then opens a new task.
+TASK_CLOSING_OUTCOMES = frozenset(
+    {
+        OutcomeCode.DISSUADED,
+        OutcomeCode.ALREADY_PAID,
+        OutcomeCode.FALSE_ALARM,
+        OutcomeCode.VISIT_DISSUADED,
+        OutcomeCode.VISIT_ALREADY_PAID,
+        OutcomeCode.VISIT_NOT_FOUND,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One recorded outcome, as JSON on `jocc.outcomes` (key: task_id or request_id).
+
+    `subject` is "task", "request" or "escalation". Money as decimal string at the edge
+    (`amount`), times as epoch seconds. `closes_task` tells the stream worker to close the
+    victim's task (see TASK_CLOSING_OUTCOMES).
+    """
+
+    outcome_id: str
+    subject: str
+    outcome: OutcomeCode
+    ts: float
+    actor: str
+    role: str
+    task_id: str | None = None
+    request_id: str | None = None
+    escalation_id: str | None = None
+    victim: str | None = None  # E.164
+    bank: str | None = None
+    area: str | None = None
+    amount_fen: int | None = None
+    held_until_ts: float | None = None
+    note: str | None = None
+    closes_task: bool = False

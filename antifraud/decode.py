@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -33,6 +33,8 @@ _MAX_TS = 4_102_444_800.0
 _MILLIS_FROM = 1e11
 _MAX_AMOUNT_FEN = 10**13  # 100 billion CNY: beyond any single transfer
 _MAX_TEXT = 256
+_MAX_AMOUNT_TEXT = 64
+_EXACT = Context(prec=_MAX_AMOUNT_TEXT * 2)  # wide enough that fen arithmetic never rounds
 
 
 class InvalidRecord(ValueError):
@@ -82,10 +84,13 @@ def _decode_one(
         if not isinstance(item, dict):
             raise InvalidRecord(f"a record must be a JSON object, got {type(item).__name__}")
         batch.records.append(decode_record(item))
-    except InvalidRecord as error:
+    except Exception as error:  # a decoder bug must cost one record, never the worker
+        reason = str(error) if isinstance(error, InvalidRecord) else (
+            f"could not be decoded ({type(error).__name__}: {error})"
+        )
         original = whole_message if whole_message is not None else orjson.dumps(item)
         where = "" if index is None else f"record {index}: "
-        batch.rejections.append(Rejection(f"{where}{error}", original, source, index))
+        batch.rejections.append(Rejection(f"{where}{reason}", original, source, index))
 
 
 def decode_call(record: Mapping[str, Any]) -> CallRecord:
@@ -143,7 +148,8 @@ def _text(record: Mapping[str, Any], name: str) -> str:
 
 
 def _optional_text(record: Mapping[str, Any], name: str) -> str | None:
-    if record.get(name) in (None, ""):
+    raw = record.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     return _text(record, name)
 
@@ -191,7 +197,7 @@ def _parse_time_text(name: str, text: str) -> float:
     except ValueError:
         pass
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
     except ValueError:
         raise InvalidRecord(f"{name}: {text!r} is neither epoch seconds nor ISO-8601") from None
     if moment.tzinfo is None:
@@ -205,7 +211,7 @@ def _duration(record: Mapping[str, Any], name: str) -> int:
         raise InvalidRecord(f"{name}: missing")
     if isinstance(raw, bool):
         raise InvalidRecord(f"{name}: must be a whole number of seconds, got a boolean")
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
         raw = int(raw.strip())
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
@@ -224,13 +230,18 @@ def _amount_fen(record: Mapping[str, Any], name: str) -> int:
         raise InvalidRecord(f"{name}: missing")
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise InvalidRecord(f"{name}: must be a decimal string or number, got {type(raw).__name__}")
+    text = str(raw).strip()
+    if len(text) > _MAX_AMOUNT_TEXT:
+        raise InvalidRecord(f"{name}: {text[:_MAX_AMOUNT_TEXT]!r}... is not a plausible amount")
     try:
-        amount = Decimal(str(raw).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise InvalidRecord(f"{name}: {raw!r} is not a decimal amount") from None
     if not amount.is_finite():
         raise InvalidRecord(f"{name}: {raw!r} is not a finite amount")
-    fen = amount * 100
+    if amount.adjusted() >= 12:  # 10^12 CNY and up; checked before any arithmetic can overflow
+        raise InvalidRecord(f"{name}: {raw!r} is implausibly large")
+    fen = _EXACT.multiply(amount, Decimal(100))
     if fen != fen.to_integral_value():
         raise InvalidRecord(f"{name}: {raw!r} has more than 2 decimal places")
     if fen <= 0:

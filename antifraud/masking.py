@@ -11,9 +11,10 @@ def mask_phone(number: str) -> str:
     body = number[digits_start:]
     if len(body) <= 6:
         return number[:digits_start] + "*" * len(body)
-    keep_head = 5 if number.startswith("+86") else min(4, len(body) - 4)
-    keep_head = min(keep_head, len(body) - 4)
-    return number[:digits_start] + body[:keep_head] + "*" * (len(body) - keep_head - 4) + body[-4:]
+    keep_tail = 4 if len(body) >= 9 else 2
+    keep_head = min(5 if number.startswith("+86") else 4, max(len(body) - keep_tail - 3, 0))
+    hidden = len(body) - keep_head - keep_tail
+    return number[:digits_start] + body[:keep_head] + "*" * hidden + body[-keep_tail:]
 
 
 def mask_account(account: str) -> str:

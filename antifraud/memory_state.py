@@ -15,7 +15,7 @@ from antifraud.state import (
     CallObservation,
     SentUpdate,
     StateUpdate,
-    TaskState,
+    TaskClosure,
     VictimState,
 )
 
@@ -100,10 +100,10 @@ class MemoryStateStore:
         for victim, sent in update.sent.items():
             self.victims.setdefault(victim, VictimState()).sent.update(sent)
 
-    async def close_task(self, victim: str, closed_ts: float) -> TaskState | None:
-        """What a desk outcome does: the next evidence after `closed_ts` opens a new task."""
-        state = self.victims.get(victim)
-        if state is None or state.task is None:
-            return None
-        state.task = replace(state.task, status="closed", closed_ts=closed_ts)
-        return state.task
+    async def close_tasks(self, closures: Collection[TaskClosure]) -> None:
+        for closure in closures:
+            state = self.victims.get(closure.victim)
+            if state is not None and state.task is not None and (
+                state.task.task_id == closure.task_id
+            ):
+                state.task = replace(state.task, status="closed", closed_ts=closure.closed_ts)

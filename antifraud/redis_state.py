@@ -11,6 +11,7 @@ Key layout (prefix `af:` by default):
 | `victim:{e164}:contacts` / `:transfers` | HASH | event id -> evidence JSON |
 | `victim:{e164}:task` | STRING | the task state JSON |
 | `victim:{e164}:sent` | HASH | output id -> hash of the content last sent |
+| `victim:{e164}:closed` | STRING | the last task the desk closed, and when |
 
 Members are keyed by event id (or account), so writing the same batch twice changes nothing.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -31,6 +33,7 @@ from antifraud.state import (
     CallObservation,
     SentUpdate,
     StateUpdate,
+    TaskClosure,
     TaskState,
     VictimState,
 )
@@ -131,21 +134,22 @@ class RedisStateStore:
             pipe.hgetall(self._key("victim", victim, "transfers"))
             pipe.get(self._key("victim", victim, "task"))
             pipe.hgetall(self._key("victim", victim, "sent"))
+            pipe.get(self._key("victim", victim, "closed"))
         replies = iter(await pipe.execute())
         states: dict[str, VictimState] = {}
         for victim in victim_list:
-            contacts, transfers, task, sent = (
-                next(replies),
-                next(replies),
-                next(replies),
-                next(replies),
-            )
-            if not (contacts or transfers or task or sent):
+            contacts, transfers, task_json, sent, closed_json = (next(replies) for _ in range(5))
+            if not (contacts or transfers or task_json or sent):
                 continue
+            task = _task_from_json(task_json) if task_json else None
+            if task is not None and closed_json:
+                closed = orjson.loads(closed_json)
+                if closed["task_id"] == task.task_id:
+                    task = replace(task, status="closed", closed_ts=closed["closed_ts"])
             states[victim] = VictimState(
                 contacts={k.decode(): _contact_from_json(v) for k, v in contacts.items()},
                 transfers={k.decode(): _transfer_from_json(v) for k, v in transfers.items()},
-                task=_task_from_json(task) if task else None,
+                task=task,
                 sent={k.decode(): v.decode() for k, v in sent.items()},
             )
         return states
@@ -208,4 +212,17 @@ class RedisStateStore:
             key = self._key("victim", victim, "sent")
             pipe.hset(key, mapping=dict(sent.items()))
             pipe.expire(key, self.settings.idempotency_ttl_s)
+        await pipe.execute()
+
+    async def close_tasks(self, closures: Collection[TaskClosure]) -> None:
+        """Kept beside the task state, not in it, so a concurrent batch cannot undo a closure."""
+        if not closures:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for closure in closures:
+            pipe.set(
+                self._key("victim", closure.victim, "closed"),
+                orjson.dumps({"task_id": closure.task_id, "closed_ts": closure.closed_ts}),
+                ex=_TASK_TTL_S,
+            )
         await pipe.execute()

@@ -26,6 +26,7 @@ from antifraud.contracts import (
     Rejection,
 )
 from antifraud.encode import dead_letter_json, request_json, task_json
+from antifraud.outcomes import task_closures
 from antifraud.masking import mask_account, mask_phone, redact_numbers
 from antifraud.pipeline import BatchResult, InputMessage, Pipeline
 
@@ -95,6 +96,15 @@ class BatchRouter:
         for name in RouteStats.__slots__:
             setattr(self.totals, name, getattr(self.totals, name) + getattr(stats, name))
         return stats
+
+    async def close_tasks(self, outcome_values: Sequence[bytes | None]) -> int:
+        """Apply the desk's closing outcomes, so new evidence opens a new task."""
+        closures = task_closures(outcome_values)
+        if closures:
+            await self._hold_while_unavailable(
+                functools.partial(self.pipeline.store.close_tasks, closures), len(closures)
+            )
+        return len(closures)
 
     async def _process(self, messages: Sequence[InputMessage]) -> BatchResult:
         try:

@@ -27,6 +27,7 @@ from antifraud.embedded import (
     start_kafka,
     start_redis,
 )
+from antifraud.kafka_security import aiokafka_kwargs
 from antifraud.lists import official_entries
 from antifraud.redis_lists import RedisListStore
 from antifraud.settings import Settings, settings_env
@@ -77,7 +78,9 @@ def start_services(settings: Settings, say: Callable[[str], None]) -> Endpoints:
 
 
 async def prepare(settings: Settings, endpoints: Endpoints, say: Callable[[str], None]) -> None:
-    created = await ensure_topics(endpoints.kafka_bootstrap, topic_specs(settings))
+    created = await ensure_topics(
+        endpoints.kafka_bootstrap, topic_specs(settings), client_options=aiokafka_kwargs(settings)
+    )
     say(f"Topics   {len(created)} created, {len(topic_specs(settings)) - len(created)} existed")
     client = aioredis.Redis.from_url(endpoints.redis_url)
     try:

@@ -41,6 +41,13 @@ class TaskState:
     closed_ts: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TaskClosure:
+    victim: str
+    task_id: str
+    closed_ts: float
+
+
 @dataclass(slots=True)
 class BehaviourSnapshot:
     """Caller and payee history for the keys of one batch, as known before it."""
@@ -103,3 +110,7 @@ class StateStore(Protocol):
     async def write(self, update: StateUpdate) -> None: ...
 
     async def record_sent(self, update: SentUpdate) -> None: ...
+
+    async def close_tasks(self, closures: Collection[TaskClosure]) -> None:
+        """Close the named tasks (a desk outcome); a closure of an older task is ignored."""
+        ...

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from antifraud import contracts
 from antifraud.settings import Settings
@@ -17,7 +19,7 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """Inputs and outputs from DESIGN.md; embedded mode bounds retention (Tansu keeps all in memory)."""
+    """Inputs and outputs of DESIGN.md; in embedded mode with bounded retention (all in memory)."""
     retention = settings.embedded_retention_ms if settings.embedded_kafka else None
     inputs = [
         TopicSpec(name, settings.input_partitions, retention) for name in contracts.INPUT_TOPICS
@@ -29,13 +31,21 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
 
 
 async def ensure_topics(
-    bootstrap: str, specs: list[TopicSpec], timeout_s: float = 30.0
+    bootstrap: str,
+    specs: list[TopicSpec],
+    timeout_s: float = 30.0,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+    """Create the topics that do not exist yet; returns the names created.
+
+    `client_options` carries TLS/SASL settings (`kafka_security.aiokafka_kwargs`).
+    """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=int(timeout_s * 1000),
+        **(client_options or {}),
     )
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faust
 
+from antifraud.kafka_security import ssl_context
 from antifraud.settings import get_settings
 
 settings = get_settings()
@@ -13,9 +14,24 @@ if settings.kafka_bootstrap is None:
         "embedded broker and sets it) or point it at a Kafka cluster."
     )
 
+def _credentials() -> faust.types.auth.CredentialsT | None:
+    """TLS / SASL for a production cluster; none for the embedded broker."""
+    context = ssl_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=password.get_secret_value() if password else None,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    return faust.SSLCredentials(context) if context is not None else None
+
+
 app = faust.App(
     settings.app_id,
     broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+    broker_credentials=_credentials(),
     autodiscover=False,
     datadir=str(settings.data_dir / "faust"),
     processing_guarantee=settings.processing_guarantee,

@@ -174,17 +174,17 @@ class SimConfig:
     def expected_victims(self) -> float:
         """Expected number of deceived people over the whole run."""
         return (
-            self.victims_per_million_day
-            * 1e-6
-            * self.fraud_intensity
-            * self.population
-            * self.days
+            self.victims_per_million_day * 1e-6 * self.fraud_intensity * self.population * self.days
         )
 
     def expected_campaign_calls(self) -> float:
         """Expected fraud calls of dialling campaigns (not counting the scripted victim calls)."""
         return (
-            self.fraud_calls_per_1000_day * 1e-3 * self.fraud_intensity * self.population * self.days
+            self.fraud_calls_per_1000_day
+            * 1e-3
+            * self.fraud_intensity
+            * self.population
+            * self.days
         )
 
     def expected_events_per_day(self) -> float:
@@ -200,7 +200,10 @@ class SimConfig:
         return self.population * (per_subscriber + fraud)
 
     def expected_events(self) -> float:
-        return self.expected_events_per_day() * self.days
+        """Expected events of the whole run, following the daily rhythms over its hours."""
+        from antifraud.simulate.traffic import expected_events
+
+        return expected_events(self)
 
     def chunk_length_s(self) -> int:
         """Longest chunk (a divisor of an hour) that keeps a peak-hour chunk near the target."""
@@ -216,7 +219,7 @@ class SimConfig:
         """The same world with the population chosen so the run makes about `events` events."""
         if events < 1:
             raise ValueError("events: at least one")
-        per_subscriber = self.expected_events_per_day() / self.population * self.days
+        per_subscriber = self.expected_events() / self.population
         population = max(50, round(events / per_subscriber))
         return replace(self, population=population)
 

@@ -109,7 +109,7 @@ class Recorder:
 
     def _style(self, cdf: np.ndarray, source: int) -> int:
         row = cdf[source]
-        return min(int((float(self._rng.random()) > row).sum()), row.shape[0] - 1)
+        return min(int((float(self._rng.random()) > row).sum()), int(row.shape[0]) - 1)
 
     def call_to_subscriber(
         self,
@@ -139,9 +139,7 @@ class Recorder:
         if caller_cell is not None and (same_network or self._rng.random() < 0.3):
             value["caller_cell"] = caller_cell
         delivered = start_ts + duration_s + float(call_delays(self._rng, 1)[0])
-        return SimEvent(
-            CALLS_TOPIC, callee_text.encode(), value, delivered, start_ts, 0, truth
-        )
+        return SimEvent(CALLS_TOPIC, callee_text.encode(), value, delivered, start_ts, 0, truth)
 
     def transfer(
         self,

@@ -80,7 +80,8 @@ _GROUPED_ACCOUNT_BANKS: Final = frozenset({"BOC", "BOCOM"})
 
 def _cumulative(weights: tuple[float, ...]) -> np.ndarray:
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
-    return cumulative / cumulative[-1]
+    result: np.ndarray = cumulative / cumulative[-1]
+    return result
 
 
 CARRIER_NUMBER_CDF: Final = np.stack([_cumulative(_CARRIER_NUMBER_WEIGHTS[c]) for c in CARRIERS])
@@ -103,8 +104,8 @@ BANK_GROUPS_ACCOUNTS: Final = tuple(b in _GROUPED_ACCOUNT_BANKS for b in BANKS)
 def draw_styles(cdf_by_source: np.ndarray, source: np.ndarray, uniform: np.ndarray) -> np.ndarray:
     """Vectorized draw: one style per record, from the style mix of the record's source."""
     rows = cdf_by_source[source]
-    styles: np.ndarray = (uniform[:, None] > rows).sum(axis=1)
-    return np.minimum(styles, rows.shape[1] - 1)
+    styles: np.ndarray = np.minimum((uniform[:, None] > rows).sum(axis=1), rows.shape[1] - 1)
+    return styles
 
 
 def render_mobile(national: int, style: int) -> str:

@@ -187,7 +187,9 @@ class RingOperator:
             if self._world.subscriber_of(phone) is None:
                 return phone
 
-    def forwards(self, ring: FraudRing, mule: MuleAccount, amount_fen: int, ts: float) -> list[Forward]:
+    def forwards(
+        self, ring: FraudRing, mule: MuleAccount, amount_fen: int, ts: float
+    ) -> list[Forward]:
         """Layering: a tier-1 mule passes the money on within minutes, split over one or two
         transfers, keeping a small cut; tier 2 forwards each to the exit account."""
         rng = self._rng
@@ -197,7 +199,9 @@ class RingOperator:
         parts = 2 if remaining > 2_000_000 and rng.random() < 0.5 else 1
         when = ts + float(rng.lognormal(math.log(6 * 60), 0.7))
         for part in range(parts):
-            share = remaining // parts if part < parts - 1 else remaining - remaining // parts * part
+            share = (
+                remaining // parts if part < parts - 1 else remaining - remaining // parts * part
+            )
             if share <= 0:
                 continue
             second = self.mule(ring, 2, ts)

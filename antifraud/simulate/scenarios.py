@@ -227,10 +227,10 @@ def _round_amount(rng: np.random.Generator, yuan: float) -> int:
     yuan = max(1.0, min(yuan, _MAX_TRANSFER_YUAN))
     draw = rng.random()
     if yuan >= 10_000 and draw < 0.6:
-        return int(round(yuan / 1000.0)) * 1000 * 100
+        return round(yuan / 1000.0) * 1000 * 100
     if draw < 0.85:
-        return max(100, int(round(yuan / 100.0)) * 100) * 100
-    return int(round(yuan * 100))
+        return max(100, round(yuan / 100.0) * 100) * 100
+    return round(yuan * 100)
 
 
 def plan_journey(
@@ -307,7 +307,9 @@ def plan_journey(
     if not transfers:
         # Deceived but with almost nothing to give: one small transfer all the same.
         transfers.append(
-            TransferStep(first_ts, _round_amount(rng, 500 + savings_yuan * 0.5), False, True, "mobile")
+            TransferStep(
+                first_ts, _round_amount(rng, 500 + savings_yuan * 0.5), False, True, "mobile"
+            )
         )
     first_deceived_ts = min(hook_end, transfers[0].ts)
     calls.sort(key=lambda step: step.start_ts)

@@ -20,8 +20,8 @@ from antifraud.contracts import CALLS_TOPIC, TRANSFERS_TOPIC
 from antifraud.simulate.config import AGE_BANDS, BANKS, CARRIERS, DAY_S, SimConfig
 from antifraud.simulate.events import (
     EventIds,
-    RecordValue,
     Recorder,
+    RecordValue,
     SimEvent,
     call_delays,
     run_tag,
@@ -78,8 +78,10 @@ from antifraud.simulate.world import (
     ACCOUNT_MERCHANT,
     ACCOUNT_OUTSIDE,
     ACCOUNT_SUBSCRIBER,
+    AGE_ACTIVITY,
     BANK_SERVICE_LINES,
     CARRIER_PREFIXES,
+    CHRONOTYPE_BY_AGE,
     MOBILE_NETWORK_CODES,
     FraudNumber,
     FraudRing,
@@ -125,6 +127,8 @@ FRAUD_RHYTHM: Final = _per_hour(
 )
 
 CONTACT_CALL_SHARE: Final = 0.85
+# Calls and transfers (with mule layering) of an average journey, deceived or not: for sizing.
+_EVENTS_PER_JOURNEY: Final = 5.5
 SALARY_SHARE_OF_TRANSFERS: Final = 0.03
 _ALL_PREFIXES: Final = np.asarray(
     [p for prefixes in CARRIER_PREFIXES.values() for p in prefixes], dtype=np.int64
@@ -200,7 +204,9 @@ class Simulation:
 
         population = config.population
         intensity = config.fraud_intensity
-        self._campaign_rate_s = config.fraud_calls_per_1000_day * 1e-3 * intensity * population / DAY_S
+        self._campaign_rate_s = (
+            config.fraud_calls_per_1000_day * 1e-3 * intensity * population / DAY_S
+        )
         victims_rate_s = config.victims_per_million_day * 1e-6 * intensity * population / DAY_S
         mix = config.scenario_weights()
         # Journeys per scenario = victims wanted / share of targets who get deceived.
@@ -222,8 +228,15 @@ class Simulation:
     @staticmethod
     def _normalized(weights: np.ndarray) -> np.ndarray:
         total = weights.sum()
-        result: np.ndarray = weights / total if total > 0 else np.full_like(weights, 1 / len(weights))
+        result: np.ndarray = (
+            weights / total if total > 0 else np.full_like(weights, 1 / len(weights))
+        )
         return result
+
+    @property
+    def in_flight(self) -> int:
+        """Events drawn but not yet delivered: the simulator's memory footprint in events."""
+        return len(self._heap)
 
     # --- the loop ----------------------------------------------------------------------------
     def chunks(self) -> Iterator[tuple[float, float]]:
@@ -289,7 +302,7 @@ class Simulation:
         if not parts:
             return
         caller = np.concatenate(parts)
-        count = caller.shape[0]
+        count = int(caller.shape[0])
         start = t0 + rng.random(count) * length
         to_contact = rng.random(count) < CONTACT_CALL_SHARE
         favourite = np.minimum(rng.geometric(0.25, count) - 1, world.contacts.shape[1] - 1)
@@ -371,7 +384,9 @@ class Simulation:
         ts_style = draw_styles(CARRIER_TS_CDF, carrier, rng.random(count))
         couriers = world.courier_msisdn.shape[0]
         per_district = max(1, couriers // self.config.districts)
-        courier = (world.district[callee] * per_district + rng.integers(0, per_district, count)) % couriers
+        courier = (
+            world.district[callee] * per_district + rng.integers(0, per_district, count)
+        ) % couriers
         company = rng.integers(0, len(world.company_lines), count)
         with_area = rng.random(count) >= self._area_missing_share
         courier_cell_id = rng.integers(1, 40, count)
@@ -398,7 +413,9 @@ class Simulation:
                 caller_text.append(render_mobile(int(world.courier_msisdn[courier_index]), style))
                 if int(world.courier_carrier[courier_index]) == network:
                     area = int(world.area[person])
-                    cell = f"460-{_MNC_BY_INDEX[network]}-{20_000 + area // 4}-{area * 40 + cell_id}"
+                    cell = (
+                        f"460-{_MNC_BY_INDEX[network]}-{20_000 + area // 4}-{area * 40 + cell_id}"
+                    )
                 truths.append(normal(ROLE_COURIER_CALL))
             elif k == 2:
                 caller_text.append(render_service(world.company_lines[company_index], style))
@@ -531,11 +548,18 @@ class Simulation:
         heap, sequence, push = self._heap, self._sequence, heapq.heappush
         counters, tag = self._ids.bank_next, self._ids.tag
         for i, (k, who, s, os_, bank_index) in enumerate(
-            zip(kind.tolist(), payer.tolist(), slot.tolist(), other_slot.tolist(), bank.tolist(), strict=True)
+            zip(
+                kind.tolist(),
+                payer.tolist(),
+                slot.tolist(),
+                other_slot.tolist(),
+                bank.tolist(),
+                strict=True,
+            )
         ):
             payer_bank = BANKS[bank_index]
             payer_account = make_account(payer_bank, ACCOUNT_SUBSCRIBER, who * 3 + s, salt)
-            if k == _FAMILY or k == _RENT:
+            if k in (_FAMILY, _RENT):
                 other = int(contact[i]) if k == _FAMILY else int(landlord[who])
                 payee_bank = BANKS[int(account_banks[other, 0])]
                 payee_account = make_account(payee_bank, ACCOUNT_SUBSCRIBER, other * 3, salt)
@@ -602,7 +626,7 @@ class Simulation:
                 make_account(payee_bank, ACCOUNT_SUBSCRIBER, who * 3, world.account_salt),
                 payee_bank,
                 person_name(who + world.account_salt),
-                int(round(float(yuan[i]) * 100)),
+                round(float(yuan[i]) * 100),
                 "online",
                 normal(ROLE_SALARY_TRANSFER),
             )
@@ -668,7 +692,9 @@ class Simulation:
     def _journey(self, when: float) -> None:
         """One targeted person's funnel: hook call, maybe deception, transfers, mule layering."""
         rng, world = self._fraud_rng, self.world
-        scenario = self._journey_scenarios[int(rng.choice(len(self._journey_scenarios), p=self._journey_p))]
+        scenario = self._journey_scenarios[
+            int(rng.choice(len(self._journey_scenarios), p=self._journey_p))
+        ]
         profile = PROFILES[scenario]
         candidates = self._rings_by_scenario[scenario]
         ring = candidates[int(rng.integers(0, len(candidates)))]
@@ -799,6 +825,40 @@ def _pick_kind(rng: np.random.Generator, profile: ScenarioProfile) -> str:
         if draw < 0:
             return kind
     return profile.number_kinds[-1][0]
+
+
+def expected_events(config: SimConfig) -> float:
+    """Expected number of events of a run, integrating the hourly rhythms over its span.
+
+    All rates are per subscriber, so the result is proportional to the population.
+    """
+    age = np.asarray(config.age_shares, dtype=np.float64)
+    age /= age.sum()
+    activity = age * np.asarray(AGE_ACTIVITY)
+    activity /= activity.sum()
+    group_share = activity @ np.asarray(CHRONOTYPE_BY_AGE)  # share of calling per chronotype
+    calls_rhythm = group_share @ CALL_RHYTHM
+    mix = config.scenario_weights()
+    journeys_per_victim = sum(share / PROFILES[name].deceive_prob for name, share in mix.items())
+    fraud_per_day = config.fraud_intensity * (
+        config.fraud_calls_per_1000_day * 1e-3
+        + config.victims_per_million_day * 1e-6 * journeys_per_victim * _EVENTS_PER_JOURNEY
+    )
+    total = 0.0
+    t0 = config.start
+    while t0 < config.end:
+        t1 = min(config.end, (math.floor(t0 / 3600.0) + 1) * 3600.0)
+        hour = _local_hour(t0)
+        per_day = (
+            config.calls_per_subscriber_day * calls_rhythm[hour]
+            + config.service_calls_per_subscriber_day * SERVICE_RHYTHM[hour]
+            + config.transfers_per_subscriber_day
+            * (TRANSFER_RHYTHM[hour] + SALARY_SHARE_OF_TRANSFERS * SERVICE_RHYTHM[hour])
+            + fraud_per_day * FRAUD_RHYTHM[hour]
+        )
+        total += float(per_day) * (t1 - t0) / DAY_S
+        t0 = t1
+    return total * config.population
 
 
 def generate(config: SimConfig) -> Iterator[SimEvent]:

@@ -32,7 +32,12 @@ CARRIER_PREFIXES: Final[dict[str, tuple[int, ...]]] = {
 }  # fmt: skip
 # Ranges licensed to virtual operators (MVNOs): cheap, loosely verified, abused by fraud rings.
 MVNO_PREFIXES: Final = (170, 171, 162, 165, 167)
-MOBILE_NETWORK_CODES: Final[dict[str, str]] = {"CMCC": "00", "CUCC": "01", "CTCC": "11", "CBN": "15"}
+MOBILE_NETWORK_CODES: Final[dict[str, str]] = {
+    "CMCC": "00",
+    "CUCC": "01",
+    "CTCC": "11",
+    "CBN": "15",
+}
 # Share of subscribers who kept their number when they switched carrier (携号转网).
 PORTED_SHARE: Final = 0.01
 
@@ -80,6 +85,16 @@ RING_COUNTRIES: Final[dict[int, tuple[str, int]]] = {
     1: ("6", 10),  # North America (VoIP)
     44: ("7", 10),  # United Kingdom (VoIP)
 }
+
+# How much each age band calls and pays (relative), and its mix of chronotypes
+# (early riser, regular, night owl). Estimates.
+AGE_ACTIVITY: Final = (1.15, 1.1, 1.0, 0.65)
+CHRONOTYPE_BY_AGE: Final = (
+    (0.10, 0.55, 0.35),
+    (0.15, 0.70, 0.15),
+    (0.35, 0.60, 0.05),
+    (0.65, 0.33, 0.02),
+)
 
 _SCRAMBLE_MULTIPLIER: Final = 7_919_731  # odd and not a multiple of 5: a bijection mod 10**n
 
@@ -249,7 +264,8 @@ class World:
     companies: int
     account_salt: int
     rings: list[FraudRing]
-    index_of_msisdn: dict[int, int] = field(default_factory=dict)
+    sorted_msisdn: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    msisdn_order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def population(self) -> int:
@@ -264,15 +280,27 @@ class World:
         return [slot for slot in range(3) if self.account_banks[subscriber, slot] >= 0]
 
     def subscriber_of(self, national: int) -> int | None:
-        if not self.index_of_msisdn:
-            self.index_of_msisdn = {int(n): i for i, n in enumerate(self.msisdn.tolist())}
-        return self.index_of_msisdn.get(national)
+        """The subscriber holding a national number, if any (binary search, no big dict)."""
+        found = self.subscribers_of(np.asarray([national], dtype=np.int64))
+        return None if found[0] < 0 else int(found[0])
+
+    def subscribers_of(self, nationals: np.ndarray) -> np.ndarray:
+        """Vectorized `subscriber_of`: -1 where a number is not one of ours."""
+        if self.msisdn_order.shape[0] != self.msisdn.shape[0]:
+            self.msisdn_order = np.argsort(self.msisdn, kind="stable")
+            self.sorted_msisdn = self.msisdn[self.msisdn_order]
+        position = np.searchsorted(self.sorted_msisdn, nationals)
+        position = np.minimum(position, self.sorted_msisdn.shape[0] - 1)
+        hit = self.sorted_msisdn[position] == nationals
+        result: np.ndarray = np.where(hit, self.msisdn_order[position], -1)
+        return result
 
 
 def _weights(pairs: tuple[tuple[str, float], ...], names: tuple[str, ...]) -> np.ndarray:
     table = dict(pairs)
     weights = np.asarray([table.get(name, 0.0) for name in names], dtype=np.float64)
-    return weights / weights.sum()
+    result: np.ndarray = weights / weights.sum()
+    return result
 
 
 def draw_mobile_numbers(
@@ -333,12 +361,10 @@ def build_world(config: SimConfig) -> World:
     age_band = rng.choice(len(AGE_BANDS), size=population, p=age_shares / age_shares.sum()).astype(
         np.uint8
     )
-    age_activity = np.asarray([1.15, 1.1, 1.0, 0.65])[age_band]
+    age_activity = np.asarray(AGE_ACTIVITY)[age_band]
     activity = rng.lognormal(0.0, 0.7, population) * age_activity
     activity /= activity.mean()
-    chronotype_p = np.asarray(
-        [[0.10, 0.55, 0.35], [0.15, 0.70, 0.15], [0.35, 0.60, 0.05], [0.65, 0.33, 0.02]]
-    )[age_band]
+    chronotype_p = np.asarray(CHRONOTYPE_BY_AGE)[age_band]
     chronotype = (rng.random(population)[:, None] > np.cumsum(chronotype_p, axis=1)).sum(axis=1)
     chronotype = chronotype.astype(np.uint8)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from typing import Any
 
 import orjson
 import pytest
+import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
 from antifraud.phones import subscriber_e164
@@ -217,3 +219,34 @@ async def test_bad_records_go_to_dlq_while_good_ones_flow(
     kinds = {m["kind"]: m for m in got if m["victim"] == victim_e164}
     assert kinds["freeze"]["account"] == MULE_ACCOUNT
     assert "BLOCKLISTED_PAYEE" in {r["code"] for r in kinds["freeze"]["reasons"]}
+
+
+async def test_desk_closing_a_task_makes_new_evidence_open_a_new_one(
+    worker: Any, producer: AIOKafkaProducer, read_topic: Any, new_victim: Any,
+    worker_redis_url: str,
+) -> None:
+    victim = new_victim()
+    victim_e164 = subscriber_e164(victim)
+    tasks = await read_topic("jocc.dissuasion")
+    start = time.time() - 7200
+    await send(producer, "telecom.calls", victim, call(f"c1-{victim}", victim, start, 900))
+    first = await tasks.collect(lambda seen: any(m["victim"] == victim_e164 for m in seen))
+    first_id = next(m["task_id"] for m in first if m["victim"] == victim_e164)
+
+    outcome = {"outcome_id": f"o-{victim}", "subject": "task", "outcome": "dissuaded",
+               "task_id": first_id, "victim": victim_e164, "closes_task": True,
+               "ts": start + 1200, "actor": "op1", "role": "operator"}
+    await producer.send_and_wait("jocc.outcomes", orjson.dumps(outcome), key=first_id.encode())
+    # Wait until the worker has applied the closure, then send new evidence.
+    state = aioredis.Redis.from_url(worker_redis_url)
+    closed_key = f"af:victim:{victim_e164}:closed"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not await state.exists(closed_key):
+        await asyncio.sleep(0.1)
+    await state.aclose()
+    await send(producer, "telecom.calls", victim, call(f"c2-{victim}", victim, start + 3600, 900))
+    seen = await tasks.collect(lambda s: any(m["victim"] == victim_e164 for m in s))
+    second = [m for m in seen if m["victim"] == victim_e164]
+    assert len({m["task_id"] for m in second}) == 1
+    assert second[0]["task_id"] != first_id
+    assert [c["event_id"] for c in second[0]["evidence"]["calls"]] == [f"c2-{victim}"]

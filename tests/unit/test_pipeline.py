@@ -13,6 +13,7 @@ from antifraud.lists import EntryType
 from antifraud.memory_state import MemoryStateStore
 from antifraud.pipeline import BatchResult, InputMessage, Pipeline
 from antifraud.settings import Settings
+from antifraud.state import TaskClosure
 from tests.unit.conftest import StaticLists
 
 T0 = 1_795_000_000.0
@@ -285,7 +286,7 @@ async def test_calling_campaign_makes_an_unlisted_number_risky() -> None:
 async def test_closed_task_is_not_reopened_by_old_evidence() -> None:
     pipeline, store = make_pipeline()
     first = await run(pipeline, call("c1", T0, 900))
-    await store.close_task(VICTIM_E164, closed_ts=T0 + 1000)
+    await store.close_tasks([TaskClosure(VICTIM_E164, first.tasks[0].task_id, T0 + 1000)])
     replay = await run(pipeline, call("c1", T0, 900))
     assert replay.tasks == []
     later = await run(pipeline, call("c2", T0 + 5000, 900))

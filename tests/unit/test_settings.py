@@ -1,0 +1,46 @@
+"""Settings: env vars override defaults, the worker sees the same values, the README lists them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from antifraud.settings import Settings, settings_env
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def env_name(field: str) -> str:
+    return {"kafka_bootstrap": "KAFKA_BOOTSTRAP", "redis_url": "REDIS_URL"}.get(
+        field, f"ANTIFRAUD_{field.upper()}"
+    )
+
+
+def test_defaults_mean_embedded_servers() -> None:
+    settings = Settings()
+    assert settings.embedded_kafka and settings.embedded_redis
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "kafka-1:9092,kafka-2:9092")
+    monkeypatch.setenv("REDIS_URL", "redis://:secret@redis:6379/0")
+    monkeypatch.setenv("ANTIFRAUD_MULE_FAN_IN", "9")
+    settings = Settings()
+    assert settings.kafka_bootstrap == "kafka-1:9092,kafka-2:9092"
+    assert settings.mule_fan_in == 9
+    assert "secret" not in repr(settings)
+    assert not settings.embedded_kafka and not settings.embedded_redis
+
+
+def test_child_process_environment_reproduces_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    parent = Settings(mule_fan_in=7, REDIS_URL=SecretStr("redis://x:1/2"), KAFKA_BOOTSTRAP="k:1")
+    for name, value in settings_env(parent).items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == parent
+
+
+@pytest.mark.parametrize("field", sorted(Settings.model_fields))
+def test_readme_documents_every_setting(field: str) -> None:
+    assert f"`{env_name(field)}`" in README.read_text(encoding="utf-8")
