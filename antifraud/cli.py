@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import sys
 from typing import Annotated
 
 import typer
 
 from antifraud.embedded import PortInUseError, StartupError
 from antifraud.lists_cli import lists_app
-from antifraud.settings import get_settings
+from antifraud.runtime import WorkerProcess
+from antifraud.settings import get_settings, settings_env
 
 app = typer.Typer(
     help="Anti-fraud early-warning pipeline for a joint-operations center.", no_args_is_help=True
@@ -38,7 +42,7 @@ def up(
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for the worker.")] = 120.0,
 ) -> None:
     """Start everything (embedded broker and Redis unless KAFKA_BOOTSTRAP / REDIS_URL are set)."""
-    from antifraud.runtime import WorkerProcess, prepare, start_services, wait_for_stop
+    from antifraud.runtime import prepare, start_services, wait_for_stop
 
     signal.signal(signal.SIGTERM, _interrupt)
     settings = get_settings()
@@ -70,25 +74,11 @@ def up(
         running_worker = worker
 
         def side_work(stop: asyncio.Event) -> asyncio.Future[object]:
-            async def watch() -> None:
-                feed = (
-                    asyncio.ensure_future(
-                        _feed_demo(endpoints.kafka_bootstrap, demo_rate, demo_speedup)
-                    )
-                    if demo
-                    else None
+            return asyncio.ensure_future(
+                _while_worker_runs(
+                    running_worker, endpoints.kafka_bootstrap, demo, demo_rate, demo_speedup
                 )
-                while running_worker.process.poll() is None:
-                    await asyncio.sleep(0.5)
-                _say(
-                    f"worker exited with code {running_worker.process.returncode}; "
-                    f"see {running_worker.log_path}"
-                )
-                if feed is not None:
-                    feed.cancel()
-                stop.set()
-
-            return asyncio.ensure_future(watch())
+            )
 
         wait_for_stop(side_work)
     except KeyboardInterrupt:
@@ -101,12 +91,66 @@ def up(
         _say("Stopped.")
 
 
+async def _while_worker_runs(
+    worker: WorkerProcess, bootstrap: str, demo: bool, rate: float, speedup: float
+) -> None:
+    """Feed the demo (if asked) and return when the worker process exits."""
+    feed = asyncio.ensure_future(_feed_demo(bootstrap, rate, speedup)) if demo else None
+    try:
+        while worker.process.poll() is None:
+            await asyncio.sleep(0.5)
+        _say(f"worker exited with code {worker.process.returncode}; see {worker.log_path}")
+    finally:
+        if feed is not None:
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await feed
+
+
 async def _feed_demo(bootstrap: str, rate: float, speedup: float) -> None:
     from antifraud.simulate import SimConfig, stream_to_kafka
 
     _say(f"Demo     streaming simulated traffic at up to {rate:.0f} events/s")
     sent = await stream_to_kafka(bootstrap, SimConfig(), rate=rate, speedup=speedup)
     _say(f"Demo     finished: {sent} events sent")
+
+
+@app.command()
+def worker() -> None:
+    """Run one stream worker against KAFKA_BOOTSTRAP and REDIS_URL (production; no embedding)."""
+    settings = get_settings()
+    if settings.kafka_bootstrap is None or settings.redis_url is None:
+        typer.echo(
+            "error: `antifraud worker` needs KAFKA_BOOTSTRAP and REDIS_URL; "
+            "for a laptop use `antifraud up`",
+            err=True,
+        )
+        raise typer.Exit(2)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "streams", "worker", "--loglevel", settings.log_level]
+    os.execvpe(argv[0], argv, {**os.environ, **settings_env(settings)})  # noqa: S606
+
+
+@app.command()
+def watch(
+    from_beginning: Annotated[bool, typer.Option(help="Replay what is on the topics.")] = False,
+) -> None:
+    """Follow tasks, requests and dead letters as they are produced (numbers masked)."""
+    from antifraud.kafka_security import aiokafka_kwargs
+    from antifraud.runtime import wait_for_stop
+    from antifraud.watch import follow
+
+    settings = get_settings()
+    bootstrap = settings.kafka_bootstrap or f"{settings.host}:{settings.embedded_kafka_port}"
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    def run(stop: asyncio.Event) -> asyncio.Future[object]:
+        return asyncio.ensure_future(
+            follow(bootstrap, _say, aiokafka_kwargs(settings), stop, from_beginning)
+        )
+
+    with contextlib.suppress(KeyboardInterrupt):
+        wait_for_stop(run)
 
 
 @app.command()

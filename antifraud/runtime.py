@@ -160,18 +160,23 @@ class WorkerProcess:
 
 
 def wait_for_stop(extra: Callable[[asyncio.Event], asyncio.Future[object]] | None = None) -> None:
-    """Block until Ctrl-C / SIGTERM; `extra` runs meanwhile (e.g. the demo feed)."""
+    """Block until Ctrl-C / SIGTERM, or until `extra` (run meanwhile) ends; its error is raised."""
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        waiting: set[asyncio.Future[object]] = {asyncio.ensure_future(stop.wait())}
         side = extra(stop) if extra is not None else None
-        await stop.wait()
         if side is not None:
-            side.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            waiting.add(side)
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        if side is not None:
+            if not side.done():
+                side.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
                 await side
 
     asyncio.run(main())

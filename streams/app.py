@@ -14,6 +14,7 @@ if settings.kafka_bootstrap is None:
         "embedded broker and sets it) or point it at a Kafka cluster."
     )
 
+
 def _credentials() -> faust.types.auth.CredentialsT | None:
     """TLS / SASL for a production cluster; none for the embedded broker."""
     context = ssl_context(settings)
