@@ -26,8 +26,8 @@ from antifraud.contracts import (
     Rejection,
 )
 from antifraud.encode import dead_letter_json, request_json, task_json
-from antifraud.outcomes import task_closures
 from antifraud.masking import mask_account, mask_phone, redact_numbers
+from antifraud.outcomes import task_closures
 from antifraud.pipeline import BatchResult, InputMessage, Pipeline
 
 log = logging.getLogger("antifraud.route")

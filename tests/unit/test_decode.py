@@ -6,7 +6,6 @@ the code under test.
 
 from __future__ import annotations
 
-import decimal
 import random
 import string
 from datetime import UTC, datetime, timedelta, timezone

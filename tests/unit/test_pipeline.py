@@ -153,7 +153,7 @@ async def test_arrival_order_does_not_change_the_outcome() -> None:
         results = [await run(pipeline, event) for event in order]
         outcomes.add(_final_view(results))
     assert len(outcomes) == 1
-    ((task_id, priority, _, source_ids, _, request_ids),) = outcomes
+    ((_, priority, _, source_ids, _, request_ids),) = outcomes
     assert priority.value == "P1"
     assert set(source_ids) == {"c1", "c2", "t1", "t2"}
     assert len(request_ids) == 4  # stop + freeze for each of the two transfers

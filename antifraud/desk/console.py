@@ -1,0 +1,111 @@
+"""The running console: the view, Kafka, Redis stores and the clock, and the one way an action
+is carried out (`act`): plan it on the current view, produce every record with acks=all, and
+only then let the view reflect it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+
+from antifraud.contracts import AUDIT_TOPIC, ESCALATIONS_TOPIC, OUTCOMES_TOPIC
+from antifraud.desk.actions import Plan
+from antifraud.desk.areas import AreaDirectory, AreaStore
+from antifraud.desk.bus import Broadcaster, KafkaBus
+from antifraud.desk.config import Clock, DeskConfig
+from antifraud.desk.projection import DeskState
+from antifraud.desk.records import (
+    AuditEntry,
+    audit_dict,
+    dumps,
+    escalation_dict,
+    outcome_dict,
+    outcome_key,
+)
+from antifraud.desk.sessions import SessionStore
+from antifraud.desk.users import UserStore
+
+log = logging.getLogger(__name__)
+
+
+class Console:
+    def __init__(
+        self,
+        config: DeskConfig,
+        clock: Clock,
+        kafka_bootstrap: str,
+        redis_url: str,
+        redis_prefix: str,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.state = DeskState(config.claim_stale_s, config.audit_tail)
+        self.broadcaster = Broadcaster()
+        self.bus = KafkaBus(kafka_bootstrap, self.state, self.broadcaster)
+        self.redis = aioredis.Redis.from_url(redis_url)
+        self.users = UserStore(self.redis, redis_prefix)
+        self.sessions = SessionStore(
+            self.redis, redis_prefix, config.session_idle_s, config.session_max_s
+        )
+        self.areas = AreaStore(self.redis, redis_prefix)
+        self.directory = AreaDirectory()
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        if self.config.demo:
+            from antifraud.desk.demo import seed_demo
+
+            await seed_demo(self.users, self.areas, self.clock())
+        await self.refresh_directory()
+        await self.bus.start()
+
+    async def stop(self) -> None:
+        self.broadcaster.close()
+        await self.bus.stop()
+        await self.redis.aclose()
+
+    def now(self) -> float:
+        return self.clock()
+
+    @staticmethod
+    def new_id(kind: str) -> str:
+        return f"{kind}-{uuid.uuid4().hex}"
+
+    async def refresh_directory(self) -> AreaDirectory:
+        """The directory is maintained with the CLI; read it again before routing a visit."""
+        self.directory = await self.areas.load()
+        return self.directory
+
+    async def act(self, planner: Callable[[float], Plan]) -> Plan:
+        """Plan and record one action; actions are serialized so two operators cannot both
+        win the same claim on this console."""
+        async with self._lock:
+            plan = planner(self.now())
+            await self.commit(plan)
+            return plan
+
+    async def commit(self, plan: Plan) -> None:
+        """Audit first (so no change is ever unaudited), then escalations, then outcomes; the
+        view reflects them only after Kafka has acknowledged all of them."""
+        for entry in plan.audit:
+            await self.bus.produce(AUDIT_TOPIC, entry.subject_id, dumps(audit_dict(entry)))
+        for escalation in plan.escalations:
+            await self.bus.produce(
+                ESCALATIONS_TOPIC, escalation.area, dumps(escalation_dict(escalation))
+            )
+        for outcome in plan.outcomes:
+            await self.bus.produce(OUTCOMES_TOPIC, outcome_key(outcome), dumps(outcome_dict(outcome)))
+        changes = [self.state.apply_audit(entry) for entry in plan.audit]
+        changes += [self.state.apply_escalation(escalation) for escalation in plan.escalations]
+        changes += [self.state.apply_outcome(outcome) for outcome in plan.outcomes]
+        for change in changes:
+            if change is not None:
+                self.broadcaster.publish(change)
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        """A view of personal data or a session event: on Kafka before the page is served."""
+        await self.commit(Plan(audit=(entry,)))
