@@ -13,14 +13,16 @@ from typing import Annotated
 import typer
 
 from antifraud.embedded import PortInUseError, StartupError
+from antifraud.desk.cli import desk_app
 from antifraud.lists_cli import lists_app
-from antifraud.runtime import WorkerProcess
+from antifraud.runtime import DeskProcess, WorkerProcess
 from antifraud.settings import get_settings, settings_env
 
 app = typer.Typer(
     help="Anti-fraud early-warning pipeline for a joint-operations center.", no_args_is_help=True
 )
 app.add_typer(lists_app, name="lists")
+app.add_typer(desk_app, name="desk")
 
 
 def _say(line: str) -> None:
@@ -52,7 +54,8 @@ def up(
     except (PortInUseError, StartupError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
-    worker = None
+    worker: WorkerProcess | None = None
+    desk: DeskProcess | None = None
     try:
         asyncio.run(prepare(settings, endpoints, _say))
         worker = WorkerProcess(settings, endpoints, _say)
@@ -60,13 +63,15 @@ def up(
             f"Worker   starting (log {worker.log_path}; web http://{settings.host}:"
             f"{settings.worker_web_port})"
         )
-        if not worker.wait_ready(ready_timeout):
-            typer.echo(
-                f"error: the worker did not become ready in {ready_timeout:.0f}s; "
-                f"see {worker.log_path}",
-                err=True,
-            )
-            raise typer.Exit(1)
+        desk = DeskProcess(settings, endpoints, _say, demo)
+        for name, child in (("worker", worker), ("console", desk)):
+            if not child.wait_ready(ready_timeout):
+                typer.echo(
+                    f"error: the {name} did not become ready in {ready_timeout:.0f}s; "
+                    f"see {child.log_path}",
+                    err=True,
+                )
+                raise typer.Exit(1)
         _say(
             "Ready.   Outputs on jocc.dissuasion and jocc.stop_payment; "
             "bad input on antifraud.dlq. Ctrl-C stops everything."
@@ -83,10 +88,14 @@ def up(
         wait_for_stop(side_work)
     except KeyboardInterrupt:
         pass
+    except PortInUseError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     finally:
         _say("Stopping...")
-        if worker is not None:
-            worker.stop()
+        for child in (desk, worker):
+            if child is not None:
+                child.stop()
         endpoints.stop()
         _say("Stopped.")
 

@@ -2,6 +2,9 @@
 
 Every feature of an event is computed from events at or before its own time (the current one
 included), so the same function gives the same value online and when replaying history.
+Features derived from labels (the payee's fraud rate) only look at transfers older than the
+label delay, whose truth the field has had time to report (the Fraud Detection Handbook's
+"delay period").
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 
 from antifraud.contracts import CallEvidence, TransferEvidence
 from antifraud.phones import NumberKind, PhoneInfo
-from antifraud.state import CallObservation
+from antifraud.state import AmountObservation, CallObservation
 
 CALLER_FEATURES: tuple[str, ...] = (
     "calls_1h",
@@ -26,6 +29,23 @@ CALLER_FEATURES: tuple[str, ...] = (
     "is_mvno",
     "is_international",
     "is_invalid",
+    "number_risk_prior",
+)
+
+#: Windows (days) of the payer's amount history and of the payee's delayed label windows.
+WINDOW_DAYS: tuple[int, ...] = (1, 7, 30)
+
+#: Point-in-time history of a transfer, computed once when it arrives and kept with it.
+TRANSFER_CONTEXT_FEATURES: tuple[str, ...] = (
+    "night_local",
+    "weekend_local",
+    *(f"payer_transfers_{days}d" for days in WINDOW_DAYS),
+    *(f"payer_mean_amount_{days}d" for days in WINDOW_DAYS),
+    "amount_to_payer_mean_7d",
+    "amount_to_payer_mean_30d",
+    "payer_amount_std_30d",
+    *(f"payee_transfers_{days}d_delayed" for days in WINDOW_DAYS),
+    *(f"payee_fraud_rate_{days}d_delayed" for days in WINDOW_DAYS),
 )
 
 TRANSFER_FEATURES: tuple[str, ...] = (
@@ -37,10 +57,15 @@ TRANSFER_FEATURES: tuple[str, ...] = (
     "linked_contact_minutes",
     "hours_since_contact",
     "remote_channel",
+    *TRANSFER_CONTEXT_FEATURES,
 )
 
 _HOUR = 3600.0
 _DAY = 86400.0
+PAYER_HISTORY_S = WINDOW_DAYS[-1] * 86400  # how far back a payer's amounts are kept
+PAYEE_LABEL_WINDOW_S = WINDOW_DAYS[-1] * 86400  # longest delayed payee window
+_BEIJING_OFFSET_S = 8 * 3600
+_NIGHT_UNTIL_HOUR = 6  # the Handbook's "night": local hour <= 6
 _REMOTE_CHANNELS = frozenset({"mobile", "online", "app", "web", "internet"})
 
 
@@ -89,8 +114,14 @@ class CallHistory:
         )
 
 
-def caller_row(window: CallerWindow, phone: PhoneInfo, duration_s: int) -> list[float]:
-    """The model's input row, in the order of CALLER_FEATURES."""
+def caller_row(
+    window: CallerWindow, phone: PhoneInfo, duration_s: int, number_prior: float = 0.0
+) -> list[float]:
+    """The model's input row, in the order of CALLER_FEATURES.
+
+    `number_prior` is the number-risk model's score of the caller's subscriber profile (0 when
+    the batch model has not scored the number).
+    """
     return [
         float(window.calls_1h),
         float(window.calls_24h),
@@ -102,6 +133,7 @@ def caller_row(window: CallerWindow, phone: PhoneInfo, duration_s: int) -> list[
         float(phone.kind is NumberKind.MVNO_MOBILE),
         float(phone.kind is NumberKind.INTERNATIONAL),
         float(phone.kind is NumberKind.INVALID or phone.spoofed),
+        number_prior,
     ]
 
 
@@ -121,8 +153,108 @@ def linked_contacts(
     ]
 
 
-def transfer_row(transfer: TransferEvidence, linked: Sequence[CallEvidence]) -> list[float]:
-    """The model's input row, in the order of TRANSFER_FEATURES."""
+class AmountHistory:
+    """A payer's transfers sorted by time, with prefix sums for O(log n) window statistics."""
+
+    __slots__ = ("_prefix", "_prefix_sq", "_times")
+
+    def __init__(self, transfers: Iterable[AmountObservation]) -> None:
+        unique = {item.event_id: item for item in transfers}
+        ordered = sorted(unique.values(), key=lambda item: (item.ts, item.event_id))
+        self._times = [item.ts for item in ordered]
+        self._prefix = [0.0]
+        self._prefix_sq = [0.0]
+        for item in ordered:
+            amount_cny = item.amount_fen / 100.0
+            self._prefix.append(self._prefix[-1] + amount_cny)
+            self._prefix_sq.append(self._prefix_sq[-1] + amount_cny * amount_cny)
+
+    def stats(self, at_ts: float, window_s: float) -> tuple[int, float, float]:
+        """(count, mean CNY, sample std CNY) of the transfers in (at_ts - window_s, at_ts]."""
+        end = bisect_right(self._times, at_ts)
+        start = bisect_right(self._times, at_ts - window_s)
+        count = end - start
+        if count == 0:
+            return 0, 0.0, 0.0
+        total = self._prefix[end] - self._prefix[start]
+        mean = total / count
+        if count < 2:
+            return count, mean, 0.0
+        squares = self._prefix_sq[end] - self._prefix_sq[start]
+        variance = max(squares - count * mean * mean, 0.0) / (count - 1)
+        return count, mean, math.sqrt(variance)
+
+
+class DelayedCounts:
+    """Event times sorted, for counts in windows that end a label delay before an event."""
+
+    __slots__ = ("_times",)
+
+    def __init__(self, times_by_event: dict[str, float]) -> None:
+        self._times = sorted(times_by_event.values())
+
+    def count(self, end_ts: float, window_s: float) -> int:
+        """Events in (end_ts - window_s, end_ts]."""
+        return bisect_right(self._times, end_ts) - bisect_right(self._times, end_ts - window_s)
+
+
+def local_calendar(ts: float) -> tuple[float, float]:
+    """(night, weekend) flags in Beijing time, the desk's and the customers' clock."""
+    local_s = ts + _BEIJING_OFFSET_S
+    hour = int(local_s // _HOUR) % 24
+    weekday = (int(local_s // _DAY) + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
+    return float(hour <= _NIGHT_UNTIL_HOUR), float(weekday >= 5)
+
+
+def transfer_context(
+    ts: float,
+    amount_fen: int,
+    payer: AmountHistory,
+    payee_received: DelayedCounts,
+    payee_frauds: DelayedCounts,
+    label_delay_s: float,
+) -> tuple[float, ...]:
+    """A transfer's history features, in the order of TRANSFER_CONTEXT_FEATURES.
+
+    The payer windows include the transfer itself; the payee windows end `label_delay_s`
+    before it, where labels are known.
+    """
+    night, weekend = local_calendar(ts)
+    payer_stats = [payer.stats(ts, days * _DAY) for days in WINDOW_DAYS]
+    amount_cny = amount_fen / 100.0
+    means = {days: stats[1] for days, stats in zip(WINDOW_DAYS, payer_stats, strict=True)}
+    labelled_until = ts - label_delay_s
+    received = [payee_received.count(labelled_until, days * _DAY) for days in WINDOW_DAYS]
+    frauds = [payee_frauds.count(labelled_until, days * _DAY) for days in WINDOW_DAYS]
+    rates = [
+        min(fraud / count, 1.0) if count else float(fraud > 0)
+        for fraud, count in zip(frauds, received, strict=True)
+    ]
+    return (
+        night,
+        weekend,
+        *(float(stats[0]) for stats in payer_stats),
+        *(stats[1] for stats in payer_stats),
+        amount_cny / means[7] if means[7] > 0 else 1.0,
+        amount_cny / means[30] if means[30] > 0 else 1.0,
+        payer_stats[-1][2],
+        *(float(count) for count in received),
+        *rates,
+    )
+
+
+EMPTY_CONTEXT: tuple[float, ...] = (0.0,) * len(TRANSFER_CONTEXT_FEATURES)
+
+
+def transfer_row(
+    transfer: TransferEvidence,
+    linked: Sequence[CallEvidence],
+    context: Sequence[float] = EMPTY_CONTEXT,
+) -> list[float]:
+    """The model's input row, in the order of TRANSFER_FEATURES.
+
+    `context` is the transfer's own history (`transfer_context`), computed when it arrived.
+    """
     strongest = max(linked, key=lambda contact: contact.caller_risk, default=None)
     latest_end = max((contact.start_ts + contact.duration_s for contact in linked), default=None)
     return [
@@ -134,4 +266,5 @@ def transfer_row(transfer: TransferEvidence, linked: Sequence[CallEvidence]) -> 
         sum(contact.duration_s for contact in linked) / 60.0,
         max(transfer.ts - latest_end, 0.0) / _HOUR if latest_end is not None else 72.0,
         float(transfer.channel in _REMOTE_CHANNELS),
+        *context,
     ]

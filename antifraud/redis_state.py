@@ -8,7 +8,12 @@ Key layout (prefix `af:` by default):
 | `first_seen` | ZSET | caller scored by the earliest start time seen (`ZADD LT`) |
 | `payee:{account}:payers` | ZSET | payer account scored by its latest payment (`ZADD GT`) |
 | `payer:{account}:payees` | ZSET | payee account scored by the first payment (`ZADD LT`) |
+| `payer:{account}:amounts` | ZSET | `event_id␟amount_fen` scored by time (30 days) |
+| `payee:{account}:received` | ZSET | transfer event id scored by time (label delay + 30 days) |
+| `payee:{account}:frauds` | ZSET | transfer event id known to be fraud, scored by its time |
+| `number_risk` | HASH | number -> number-risk prior of the batch model (replaced as a whole) |
 | `victim:{e164}:contacts` / `:transfers` | HASH | event id -> evidence JSON |
+| `victim:{e164}:transfer_context` | HASH | transfer event id -> its history features (JSON list) |
 | `victim:{e164}:task` | STRING | the task state JSON |
 | `victim:{e164}:sent` | HASH | output id -> hash of the content last sent |
 | `victim:{e164}:closed` | STRING | the last task the desk closed, and when |
@@ -27,14 +32,18 @@ import orjson
 import redis.asyncio as aioredis
 
 from antifraud.contracts import CallEvidence, Priority, Reason, TransferEvidence
+from antifraud.features import PAYEE_LABEL_WINDOW_S, PAYER_HISTORY_S
 from antifraud.settings import Settings
 from antifraud.state import (
+    AmountObservation,
+    BehaviourQuery,
     BehaviourSnapshot,
     CallObservation,
     SentUpdate,
     StateUpdate,
     TaskClosure,
     TaskState,
+    TransferLabel,
     VictimState,
 )
 
@@ -49,6 +58,15 @@ def _call_member(call: CallObservation) -> str:
 def _call_from_member(member: bytes, start_ts: float) -> CallObservation:
     event_id, callee, duration = member.decode().split(_SEP)
     return CallObservation(event_id, callee, start_ts, int(duration))
+
+
+def _amount_member(item: AmountObservation) -> str:
+    return f"{item.event_id}{_SEP}{item.amount_fen}"
+
+
+def _amount_from_member(member: bytes, ts: float) -> AmountObservation:
+    event_id, amount_fen = member.decode().split(_SEP)
+    return AmountObservation(event_id, ts, int(amount_fen))
 
 
 def _contact_from_json(raw: bytes) -> CallEvidence:
@@ -76,33 +94,44 @@ class RedisStateStore:
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
-    async def read_behaviour(
-        self,
-        callers: Mapping[str, float],
-        payees: Collection[str],
-        payer_payees: Collection[tuple[str, str]],
-    ) -> BehaviourSnapshot:
+    async def read_behaviour(self, query: BehaviourQuery) -> BehaviourSnapshot:
+        settings = self.settings
+        callers = query.callers
         caller_list = list(callers)
-        payee_list = list(payees)
+        payee_list = list(query.payees)
         payees_by_payer: dict[str, list[str]] = defaultdict(list)
-        for payer, payee in payer_payees:
+        for payer, payee in query.payer_payees:
             payees_by_payer[payer].append(payee)
         payer_list = list(payees_by_payer)
+        amount_payers = list(query.payers)
 
         pipe = self.client.pipeline(transaction=False)
         for caller in caller_list:
             pipe.zrangebyscore(
                 self._key("caller", caller, "calls"),
-                callers[caller] - self.settings.caller_window_s,
+                callers[caller] - settings.caller_window_s,
                 "+inf",
                 withscores=True,
             )
         if caller_list:
             pipe.zmscore(self._key("first_seen"), caller_list)
+            pipe.hmget(self._key("number_risk"), caller_list)
         for payee in payee_list:
             pipe.zrange(self._key("payee", payee, "payers"), 0, -1, withscores=True)
+            first_ts, last_ts = query.payees[payee]
+            low = first_ts - settings.label_delay_s - PAYEE_LABEL_WINDOW_S
+            high = last_ts - settings.label_delay_s
+            pipe.zrangebyscore(self._key("payee", payee, "received"), low, high, withscores=True)
+            pipe.zrangebyscore(self._key("payee", payee, "frauds"), low, high, withscores=True)
         for payer in payer_list:
             pipe.zmscore(self._key("payer", payer, "payees"), payees_by_payer[payer])
+        for payer in amount_payers:
+            pipe.zrangebyscore(
+                self._key("payer", payer, "amounts"),
+                query.payers[payer] - PAYER_HISTORY_S,
+                "+inf",
+                withscores=True,
+            )
         replies = iter(await pipe.execute())
 
         snapshot = BehaviourSnapshot()
@@ -114,14 +143,27 @@ class RedisStateStore:
             for caller, seen_ts in zip(caller_list, next(replies), strict=True):
                 if seen_ts is not None:
                     snapshot.first_seen[caller] = float(seen_ts)
+            for caller, prior in zip(caller_list, next(replies), strict=True):
+                if prior is not None:
+                    snapshot.number_priors[caller] = float(prior)
         for payee in payee_list:
             snapshot.payee_payers[payee] = {
+                member.decode(): float(score) for member, score in next(replies)
+            }
+            snapshot.payee_received[payee] = {
+                member.decode(): float(score) for member, score in next(replies)
+            }
+            snapshot.payee_frauds[payee] = {
                 member.decode(): float(score) for member, score in next(replies)
             }
         for payer in payer_list:
             for payee, paid_ts in zip(payees_by_payer[payer], next(replies), strict=True):
                 if paid_ts is not None:
                     snapshot.first_paid[(payer, payee)] = float(paid_ts)
+        for payer in amount_payers:
+            snapshot.payer_amounts[payer] = [
+                _amount_from_member(member, score) for member, score in next(replies)
+            ]
         return snapshot
 
     async def read_victims(self, victims: Collection[str]) -> dict[str, VictimState]:
@@ -135,10 +177,13 @@ class RedisStateStore:
             pipe.get(self._key("victim", victim, "task"))
             pipe.hgetall(self._key("victim", victim, "sent"))
             pipe.get(self._key("victim", victim, "closed"))
+            pipe.hgetall(self._key("victim", victim, "transfer_context"))
         replies = iter(await pipe.execute())
         states: dict[str, VictimState] = {}
         for victim in victim_list:
-            contacts, transfers, task_json, sent, closed_json = (next(replies) for _ in range(5))
+            contacts, transfers, task_json, sent, closed_json, contexts = (
+                next(replies) for _ in range(6)
+            )
             if not (contacts or transfers or task_json or sent):
                 continue
             task = _task_from_json(task_json) if task_json else None
@@ -149,6 +194,10 @@ class RedisStateStore:
             states[victim] = VictimState(
                 contacts={k.decode(): _contact_from_json(v) for k, v in contacts.items()},
                 transfers={k.decode(): _transfer_from_json(v) for k, v in transfers.items()},
+                transfer_context={
+                    k.decode(): tuple(float(x) for x in orjson.loads(v))
+                    for k, v in contexts.items()
+                },
                 task=task,
                 sent={k.decode(): v.decode() for k, v in sent.items()},
             )
@@ -177,6 +226,23 @@ class RedisStateStore:
             key = self._key("payer", payer, "payees")
             pipe.zadd(key, payees, lt=True)
             pipe.expire(key, settings.payee_history_s)
+        for payer, amounts in update.payer_amounts.items():
+            key = self._key("payer", payer, "amounts")
+            pipe.zadd(key, {_amount_member(item): item.ts for item in amounts})
+            pipe.zremrangebyscore(key, "-inf", f"({horizon - PAYER_HISTORY_S - 3600}")
+            pipe.expire(key, PAYER_HISTORY_S + 7200)
+        label_keep_s = settings.label_delay_s + PAYEE_LABEL_WINDOW_S
+        for payee, received in update.payee_received.items():
+            key = self._key("payee", payee, "received")
+            pipe.zadd(key, received)
+            pipe.zremrangebyscore(key, "-inf", f"({horizon - label_keep_s - 3600}")
+            pipe.expire(key, label_keep_s + 7200)
+        for victim, contexts in update.transfer_context.items():
+            key = self._key("victim", victim, "transfer_context")
+            pipe.hset(key, mapping={e: orjson.dumps(list(c)) for e, c in contexts.items()})
+            pipe.expire(key, settings.transfer_lookback_s + 7200)
+        for victim, event_ids in update.expired_transfers.items():
+            pipe.hdel(self._key("victim", victim, "transfer_context"), *event_ids)
         self._write_evidence(
             pipe, "contacts", update.contacts, update.expired_contacts, settings.contact_lookback_s
         )
@@ -225,4 +291,33 @@ class RedisStateStore:
                 orjson.dumps({"task_id": closure.task_id, "closed_ts": closure.closed_ts}),
                 ex=_TASK_TTL_S,
             )
+        await pipe.execute()
+
+    async def write_labels(self, labels: Collection[TransferLabel]) -> None:
+        if not labels:
+            return
+        keep_s = self.settings.label_delay_s + PAYEE_LABEL_WINDOW_S + 7200
+        pipe = self.client.pipeline(transaction=False)
+        for label in labels:
+            key = self._key("payee", label.payee_account, "frauds")
+            if label.is_fraud:
+                pipe.zadd(key, {label.event_id: label.ts})
+                pipe.expire(key, keep_s)
+            else:
+                pipe.zrem(key, label.event_id)
+        await pipe.execute()
+
+    async def replace_number_priors(self, priors: Mapping[str, float]) -> None:
+        """Written beside the live hash, then renamed over it: readers never see half a run."""
+        key = self._key("number_risk")
+        staging = self._key("number_risk", "staging")
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(staging)
+        items = list(priors.items())
+        for start in range(0, len(items), 10_000):
+            pipe.hset(staging, mapping=dict(items[start : start + 10_000]))
+        if items:
+            pipe.rename(staging, key)
+        else:
+            pipe.delete(key)
         await pipe.execute()

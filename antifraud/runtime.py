@@ -33,8 +33,6 @@ from antifraud.redis_lists import RedisListStore
 from antifraud.settings import Settings, settings_env
 from antifraud.topics import ensure_topics, topic_specs
 
-_READY_MARK = "[^Worker]: Ready"
-
 
 @dataclass
 class Endpoints:
@@ -92,30 +90,39 @@ async def prepare(settings: Settings, endpoints: Endpoints, say: Callable[[str],
         await client.aclose()
 
 
-class WorkerProcess:
-    """The Faust worker as its own process; its output goes to a log file, warnings to us."""
+def child_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
+    """The environment that gives a child exactly our settings, pointed at these servers."""
+    child_settings = settings.model_copy(
+        update={
+            "kafka_bootstrap": endpoints.kafka_bootstrap,
+            "redis_url": SecretStr(endpoints.redis_url),
+        }
+    )
+    return {**os.environ, **settings_env(child_settings)}
+
+
+class ChildProcess:
+    """One of our own programs as a child process: output to a log file, ready when it says so.
+
+    Lines for which `echo` is true are also shown to the person running `antifraud up`.
+    """
 
     def __init__(
-        self, settings: Settings, endpoints: Endpoints, say: Callable[[str], None]
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        ready_mark: str,
+        say: Callable[[str], None],
+        echo: Callable[[str], bool],
     ) -> None:
-        self.log_path = settings.data_dir / "worker.log"
+        self.log_path = log_path
         self.ready = threading.Event()
+        self._ready_mark = ready_mark
         self._say = say
-        worker_settings = settings.model_copy(
-            update={
-                "kafka_bootstrap": endpoints.kafka_bootstrap,
-                "redis_url": SecretStr(endpoints.redis_url),
-            }
-        )
-        env = {**os.environ, **settings_env(worker_settings)}
-        require_free_port(
-            settings.host,
-            settings.worker_web_port,
-            "stream worker's web server",
-            "ANTIFRAUD_WORKER_WEB_PORT",
-        )
-        self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "streams", "worker", "--loglevel", settings.log_level],
+        self._echo = echo
+        self.process = subprocess.Popen(  # noqa: S603 - our own modules, fixed arguments
+            argv,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -134,13 +141,13 @@ class WorkerProcess:
             for line in self.process.stdout:
                 log.write(line)
                 log.flush()
-                if _READY_MARK in line:
+                if self._ready_mark in line:
                     self.ready.set()
-                elif "[ERROR]" in line or "[CRITICAL]" in line or "Redis unreachable" in line:
-                    self._say("worker: " + line.rstrip())
+                if self._echo(line):
+                    self._say(line.rstrip())
 
     def wait_ready(self, timeout_s: float) -> bool:
-        """True once the worker says it is ready; False if it exits or the time runs out."""
+        """True once the child says it is ready; False if it exits or the time runs out."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and self.process.poll() is None:
             if self.ready.wait(0.2):
@@ -157,6 +164,49 @@ class WorkerProcess:
             self.process.kill()
             self.process.wait(timeout=timeout_s)
         self._reader.join(timeout=2)
+
+
+def _worker_trouble(line: str) -> bool:
+    return "[ERROR]" in line or "[CRITICAL]" in line or "Redis unreachable" in line
+
+
+class WorkerProcess(ChildProcess):
+    """The Faust stream worker (`python -m streams worker`)."""
+
+    def __init__(
+        self, settings: Settings, endpoints: Endpoints, say: Callable[[str], None]
+    ) -> None:
+        require_free_port(
+            settings.host,
+            settings.worker_web_port,
+            "stream worker's web server",
+            "ANTIFRAUD_WORKER_WEB_PORT",
+        )
+        super().__init__(
+            [sys.executable, "-m", "streams", "worker", "--loglevel", settings.log_level],
+            child_env(settings, endpoints),
+            settings.data_dir / "worker.log",
+            "[^Worker]: Ready",
+            say,
+            _worker_trouble,
+        )
+
+
+class DeskProcess(ChildProcess):
+    """The console (`python -m antifraud.desk`); it prints its URL and a login hint when ready."""
+
+    def __init__(
+        self, settings: Settings, endpoints: Endpoints, say: Callable[[str], None], demo: bool
+    ) -> None:
+        require_free_port(settings.host, settings.desk_port, "console", "ANTIFRAUD_DESK_PORT")
+        super().__init__(
+            [sys.executable, "-m", "antifraud.desk", *(["--demo"] if demo else [])],
+            child_env(settings, endpoints),
+            settings.data_dir / "desk.log",
+            "Desk ready",
+            say,
+            lambda line: line.startswith("Desk ") or "ERROR" in line,
+        )
 
 
 def wait_for_stop(extra: Callable[[asyncio.Event], asyncio.Future[object]] | None = None) -> None:

@@ -1,8 +1,10 @@
 """Model scoring behind one small interface: a batch of feature rows in, probabilities out.
 
-Trained scikit-learn models plug in behind `Scorer`; until they are published the pipeline
-uses `TransparentLogistic`, a hand-weighted logistic model whose every weight is written below
-and whose explanation is the list of terms that pushed the score up.
+Trained scikit-learn models plug in behind `Scorer` (`antifraud.models.scorer.SklearnScorer`,
+loaded from the registry in `models/`); when no version is active the pipeline uses
+`TransparentLogistic`, a hand-weighted logistic model whose every weight is written below
+and whose explanation is the list of terms that pushed the score up. Features the defaults do
+not weigh (the transfer history windows) simply get weight 0.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ DEFAULT_CALLER_MODEL = TransparentLogistic(
         "is_mvno": 1.0,
         "is_international": 1.0,
         "is_invalid": 2.0,
+        "number_risk_prior": 3.0,
     },
     caps={"calls_1h": 60, "calls_24h": 300, "distinct_callees_24h": 250, "number_age_days": 30},
 )

@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     sla_p3_s: int = 60 * 60
     sla_request_s: int = 5 * 60
 
+    # --- console ---------------------------------------------------------------------------------
+    desk_claim_stale_s: int = 300  # a claim not worked for this long returns to the queue
+    desk_session_idle_s: int = 900
+    desk_visit_sla_s: int = 3600
+    desk_cookie_secure: bool | None = None  # None: Secure unless the console is on loopback
+    desk_demo: bool = False  # seed one demo user per role (never in production)
+
+    # --- models (trained-models issue): registry, hot swap, label-derived features ----------
+    models_dir: Path | None = None  # None: the repository's `models/` beside the package
+    model_refresh_s: float = 5.0  # how often a worker checks which model version is active
+    label_delay_s: int = 7 * 24 * 3600  # label-derived features only use older transfers
+    number_prior_threshold: float = 0.8  # number-risk prior from which NUMBER_RISK_PRIOR fires
+
     @property
     def embedded_kafka(self) -> bool:
         return self.kafka_bootstrap is None

@@ -5,6 +5,9 @@ worker can process any partition. The pipeline asks for what a batch needs in tw
 reads (behaviour first, then the victims it turned out to touch) and hands back what it
 learned in one `write`; each update is keyed by the
 event id, so replaying a batch changes nothing.
+
+Labels from the field (confirmed fraud transfers) and the number-risk priors of the batch
+model are state too: they are written by their own commands and read with the behaviour.
 """
 
 from __future__ import annotations
@@ -24,6 +27,39 @@ class CallObservation:
     callee: str
     start_ts: float
     duration_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class AmountObservation:
+    """One outgoing transfer of a payer account, as kept in its 30-day amount history."""
+
+    event_id: str
+    ts: float
+    amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLabel:
+    """A transfer whose truth became known (a desk/bank outcome or a confirmed case).
+
+    Only fraud labels are kept (per payee, by event id); a later `is_fraud=False` for the
+    same event withdraws it, so relabelling is idempotent too.
+    """
+
+    event_id: str
+    payee_account: str
+    ts: float  # when the transfer happened, not when its label arrived
+    is_fraud: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourQuery:
+    """What one batch needs to know, each key with the earliest (and latest) event time."""
+
+    callers: Mapping[str, float] = field(default_factory=dict)  # caller -> earliest call start
+    payees: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # -> (first, last)
+    payer_payees: Collection[tuple[str, str]] = ()
+    payers: Mapping[str, float] = field(default_factory=dict)  # payer -> earliest transfer
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +92,24 @@ class BehaviourSnapshot:
     first_seen: dict[str, float] = field(default_factory=dict)
     payee_payers: dict[str, dict[str, float]] = field(default_factory=dict)  # payee -> payer -> ts
     first_paid: dict[tuple[str, str], float] = field(default_factory=dict)  # (payer, payee) -> ts
+    payer_amounts: dict[str, list[AmountObservation]] = field(default_factory=dict)
+    # payee -> event id -> ts, only transfers old enough to have a known label (see label_delay_s)
+    payee_received: dict[str, dict[str, float]] = field(default_factory=dict)
+    payee_frauds: dict[str, dict[str, float]] = field(default_factory=dict)
+    number_priors: dict[str, float] = field(default_factory=dict)  # caller -> number-risk prior
 
 
 @dataclass(slots=True)
 class VictimState:
-    """What is known about one potential victim: risky contacts, transfers, task, what was sent."""
+    """What is known about one potential victim: risky contacts, transfers, task, what was sent.
+
+    `transfer_context` keeps each transfer's point-in-time history features (payer and payee
+    windows), so a transfer re-scored in a later batch keeps the features of its own time.
+    """
 
     contacts: dict[str, CallEvidence] = field(default_factory=dict)
     transfers: dict[str, TransferEvidence] = field(default_factory=dict)
+    transfer_context: dict[str, tuple[float, ...]] = field(default_factory=dict)
     task: TaskState | None = None
     sent: dict[str, str] = field(default_factory=dict)  # output id -> content hash
 
@@ -82,6 +128,9 @@ class StateUpdate:
     transfers: dict[str, list[TransferEvidence]] = field(default_factory=dict)
     payee_payers: dict[str, dict[str, float]] = field(default_factory=dict)
     first_paid: dict[tuple[str, str], float] = field(default_factory=dict)
+    payer_amounts: dict[str, list[AmountObservation]] = field(default_factory=dict)
+    payee_received: dict[str, dict[str, float]] = field(default_factory=dict)
+    transfer_context: dict[str, dict[str, tuple[float, ...]]] = field(default_factory=dict)
     expired_contacts: dict[str, list[str]] = field(default_factory=dict)  # victim -> event ids
     expired_transfers: dict[str, list[str]] = field(default_factory=dict)
     horizon_ts: float = 0.0
@@ -96,13 +145,8 @@ class SentUpdate:
 
 
 class StateStore(Protocol):
-    async def read_behaviour(
-        self,
-        callers: Mapping[str, float],
-        payees: Collection[str],
-        payer_payees: Collection[tuple[str, str]],
-    ) -> BehaviourSnapshot:
-        """`callers` maps each caller to the earliest call start of the batch."""
+    async def read_behaviour(self, query: BehaviourQuery) -> BehaviourSnapshot:
+        """Everything the batch's features need, in one round trip."""
         ...
 
     async def read_victims(self, victims: Collection[str]) -> dict[str, VictimState]: ...
@@ -113,4 +157,12 @@ class StateStore(Protocol):
 
     async def close_tasks(self, closures: Collection[TaskClosure]) -> None:
         """Close the named tasks (a desk outcome); a closure of an older task is ignored."""
+        ...
+
+    async def write_labels(self, labels: Collection[TransferLabel]) -> None:
+        """Record which transfers were fraud (feeds the payee's delayed fraud rate)."""
+        ...
+
+    async def replace_number_priors(self, priors: Mapping[str, float]) -> None:
+        """Swap in a new set of number-risk priors (one batch-model run) as a whole."""
         ...

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from functools import cache
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from antifraud.contracts import INPUT_TOPICS, OUTCOMES_TOPIC, OUTPUT_TOPICS, SourcePosition
+from antifraud.models.live import ModelRefresher, ShadowLog
+from antifraud.models.registry import Registry, models_dir
 from antifraud.pipeline import InputMessage, Pipeline
 from antifraud.redis_lists import RedisListStore
 from antifraud.redis_state import RedisStateStore
@@ -37,9 +41,24 @@ def _router() -> BatchRouter:
         health_check_interval=30,
     )
     pipeline = Pipeline(
-        RedisStateStore(client, settings), RedisListStore(client, settings.redis_prefix), settings
+        RedisStateStore(client, settings),
+        RedisListStore(client, settings.redis_prefix),
+        settings,
+        shadow_sink=ShadowLog(settings.data_dir / "shadow", time.time),
     )
+    _refresher(pipeline).refresh()
     return BatchRouter(pipeline, _send, retry_max_s=settings.redis_retry_max_s)
+
+
+@cache
+def _refresher(pipeline: Pipeline) -> ModelRefresher:
+    return ModelRefresher(Registry(models_dir(settings)), pipeline)
+
+
+@app.timer(interval=settings.model_refresh_s)
+async def refresh_models() -> None:
+    """Pick up a newly activated (or shadowed) model version without a restart."""
+    await asyncio.to_thread(_refresher(_router().pipeline).refresh)
 
 
 @app.agent(input_topics)

@@ -18,7 +18,13 @@ from antifraud.desk.areas import UNASSIGNED, AreaDirectory
 from antifraud.desk.authz import Denied, Role, User
 from antifraud.desk.config import DeskConfig
 from antifraud.desk.projection import DeskState, TaskStatus, TaskView
-from antifraud.desk.records import AuditAction, AuditEntry, Escalation, RecordError, parse_amount_fen
+from antifraud.desk.records import (
+    AuditAction,
+    AuditEntry,
+    Escalation,
+    RecordError,
+    parse_amount_fen,
+)
 from antifraud.desk.texts import BANK_OUTCOMES, DESK_OUTCOMES, VISIT_OUTCOMES, evidence_summary
 
 NOTE_MAX = 500
@@ -124,7 +130,9 @@ def plan_claim(state: DeskState, actor: Actor, task_id: str, now: float, new_id:
     renew = view.claim is not None
     return Plan(
         audit=(
-            audit(actor, new_id, now, AuditAction.CLAIM, "task", task_id, "renew" if renew else None),
+            audit(
+                actor, new_id, now, AuditAction.CLAIM, "task", task_id, "renew" if renew else None
+            ),
         ),
         message="claim_renewed" if renew else "claimed",
     )
@@ -136,7 +144,11 @@ def plan_release(
     authz.check_read_tasks(actor.user)
     view = _open_task(state, task_id, now)
     authz.check_release_task(actor.user, view.claim.holder if view.claim else None)
-    detail = None if actor.user.role is Role.OPERATOR else f"released {view.claim.holder if view.claim else ''}"
+    detail = (
+        None
+        if actor.user.role is Role.OPERATOR
+        else f"released {view.claim.holder if view.claim else ''}"
+    )
     return Plan(
         audit=(audit(actor, new_id, now, AuditAction.RELEASE, "task", task_id, detail),),
         message="released",
@@ -149,9 +161,9 @@ def plan_task_outcome(
     task_id: str,
     submitted: OutcomeInput,
     now: float,
-    new_id: IdFactory,
     directory: AreaDirectory,
     config: DeskConfig,
+    new_id: IdFactory,
 ) -> Plan:
     """An attempt on a task by the operator holding it. Unreachable escalates to the victim's
     station and grid; line busy re-queues at the top and flags a carrier interruption."""
@@ -177,7 +189,9 @@ def plan_task_outcome(
     escalations: tuple[Escalation, ...] = ()
     escalation_id: str | None = None
     entries = [
-        audit(actor, new_id, now, AuditAction.RECORD_OUTCOME, "task", task_id, submitted.outcome.value)
+        audit(
+            actor, new_id, now, AuditAction.RECORD_OUTCOME, "task", task_id, submitted.outcome.value
+        )
     ]
     if submitted.outcome is OutcomeCode.UNREACHABLE_ESCALATED:
         escalation = build_escalation(view, actor.user, note, now, new_id, directory, config)
@@ -185,7 +199,12 @@ def plan_task_outcome(
         escalation_id = escalation.escalation_id
         entries.append(
             audit(
-                actor, new_id, now, AuditAction.ESCALATE, "escalation", escalation.escalation_id,
+                actor,
+                new_id,
+                now,
+                AuditAction.ESCALATE,
+                "escalation",
+                escalation.escalation_id,
                 f"task {task_id} -> {escalation.area}",
             )
         )
@@ -204,7 +223,12 @@ def plan_task_outcome(
         note=note,
         closes_task=submitted.outcome in TASK_CLOSING_OUTCOMES,
     )
-    return Plan(audit=tuple(entries), escalations=escalations, outcomes=(outcome,), message=submitted.outcome.value)
+    return Plan(
+        audit=tuple(entries),
+        escalations=escalations,
+        outcomes=(outcome,),
+        message=submitted.outcome.value,
+    )
 
 
 def build_escalation(
@@ -253,8 +277,8 @@ def plan_request_outcome(
     request_id: str,
     submitted: OutcomeInput,
     now: float,
-    new_id: IdFactory,
     config: DeskConfig,
+    new_id: IdFactory,
 ) -> Plan:
     """A bank liaison's result. A stop-payment holds at most 48 h and may be renewed once, by at
     most another 48 h, while it is still holding."""
@@ -265,7 +289,8 @@ def plan_request_outcome(
     if submitted.outcome not in BANK_OUTCOMES:
         raise Denied(422, f"outcome: {submitted.outcome.value} is not a bank outcome")
     view = state.request_view(request_id, now)
-    assert view is not None  # the request exists
+    if view is None:
+        raise Denied(404, "no such request")
     code = submitted.outcome
     note = _clean_note(submitted.note)
     amount: int | None = None
@@ -293,7 +318,10 @@ def plan_request_outcome(
         until = submitted.held_until_ts or view.held_until_ts + config.hold_s
         if until <= view.held_until_ts:
             raise Denied(422, "held_until_ts: must extend the hold")
-        if request.kind is RequestKind.STOP_PAYMENT and until > view.held_until_ts + config.hold_s + 1:
+        if (
+            request.kind is RequestKind.STOP_PAYMENT
+            and until > view.held_until_ts + config.hold_s + 1
+        ):
             raise Denied(422, "held_until_ts: a renewal adds at most 48 hours")
         amount = view.held_amount_fen
     if code is OutcomeCode.FUNDS_GONE and not note:
@@ -361,7 +389,12 @@ def plan_visit(
         closes_task=True,
     )
     entry = audit(
-        actor, new_id, now, AuditAction.RECORD_OUTCOME, "escalation", escalation_id,
+        actor,
+        new_id,
+        now,
+        AuditAction.RECORD_OUTCOME,
+        "escalation",
+        escalation_id,
         submitted.outcome.value,
     )
     return Plan(audit=(entry,), outcomes=(outcome,), message=submitted.outcome.value)

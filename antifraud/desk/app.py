@@ -113,7 +113,9 @@ def create_app(
     async def denied(request: Request, exc: Denied) -> Response:
         if _is_api(request) or is_background(request):
             return JSONResponse({"detail": exc.message}, status_code=exc.status)
-        return render(request, "error.html", None, exc.status, status=exc.status, message=exc.message)
+        return render(
+            request, "error.html", None, exc.status, status=exc.status, message=exc.message
+        )
 
     @app.exception_handler(ProduceError)
     async def not_recorded(request: Request, exc: ProduceError) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from importlib import resources
 
@@ -99,16 +99,15 @@ class AreaStore:
         self._key = f"{prefix}desk:areas"
 
     async def replace(self, areas: Iterable[Area]) -> int:
-        rows: Mapping[str, bytes] = {
-            area.area_code: orjson.dumps(asdict(area)) for area in areas
-        }
+        count = 0
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.delete(self._key)
-            if rows:
-                pipe.hset(self._key, mapping=dict(rows))
+            for area in areas:
+                pipe.hset(self._key, area.area_code, orjson.dumps(asdict(area)))
+                count += 1
             await pipe.execute()
-        return len(rows)
+        return count
 
     async def load(self) -> AreaDirectory:
-        raw: dict[bytes, bytes] = await self._client.hgetall(self._key)
+        raw: dict[bytes | str, bytes | str] = await self._client.hgetall(self._key)
         return AreaDirectory(Area(**orjson.loads(value)) for value in raw.values())

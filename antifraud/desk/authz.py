@@ -76,8 +76,9 @@ def validate_user(user: User) -> None:
 
 
 def area_covered(bound: str, area: str) -> bool:
-    """An officer bound to `330101` covers `330101` and its grids `330101-007`, not `3301011`."""
-    return area == bound or area.startswith(bound + "-")
+    """Area codes are hierarchical (city 3301, district 330101, grid 330101-007): an officer
+    bound to a code covers every area whose code starts with it."""
+    return area.startswith(bound)
 
 
 def _require_role(user: User, *roles: Role) -> None:
@@ -197,9 +198,7 @@ def home_path(user: User) -> str:
     }[user.role]
 
 
-def change_visible(
-    user: User, kind: str, bank: str | None, area: str | None
-) -> bool:
+def change_visible(user: User, kind: str, bank: str | None, area: str | None) -> bool:
     """Which live-update notices a user's browser receives (they carry ids, never numbers)."""
     if user.role is Role.SUPERVISOR:
         return kind != "audit"

@@ -42,8 +42,12 @@ def _fmt(value: float) -> str:
 def _legend(series: Sequence[Series], x: float, y: float) -> list[str]:
     parts: list[str] = []
     for item in series:
-        parts.append(f'<rect class="{item.css}" x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" rx="2"/>')
-        parts.append(f'<text class="legend" x="{x + 14:.1f}" y="{y:.1f}">{escape(item.name)}</text>')
+        parts.append(
+            f'<rect class="{item.css}" x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" rx="2"/>'
+        )
+        parts.append(
+            f'<text class="legend" x="{x + 14:.1f}" y="{y:.1f}">{escape(item.name)}</text>'
+        )
         x += 22 + 7.2 * len(item.name)
     return parts
 
@@ -63,8 +67,12 @@ def column_chart(
     for i in range(5):
         value = axis_max * i / 4
         y = top + plot_h - plot_h * i / 4
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>')
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
+        )
+        parts.append(
+            f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>'
+        )
     n = max(1, len(labels))
     slot = plot_w / n
     bar_w = max(1.5, (slot * 0.8) / max(1, len(series)))
@@ -93,12 +101,13 @@ def bar_chart(
     legend: Sequence[Series] = (),
     width: int = 480,
     label_w: int = 170,
+    value_w: int = 70,
     fmt: Callable[[float], str] = _fmt,
 ) -> str:
     """Horizontal bars, one row each: a light total with an optional darker part over it."""
     row_h, top = 24.0, 30.0 if legend else 8.0
     height = int(top + row_h * max(1, len(rows)) + 6)
-    plot_w = width - label_w - 70
+    plot_w = width - label_w - value_w
     axis_max = nice_ceiling(max((r.total for r in rows), default=0.0))
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
@@ -109,14 +118,24 @@ def bar_chart(
     for i, row in enumerate(rows):
         y = top + i * row_h
         w_total = plot_w * row.total / axis_max
-        parts.append(f'<text class="label" x="{label_w - 8}" y="{y + 15:.1f}" text-anchor="end">{escape(row.label)}</text>')
-        parts.append(f'<rect class="track" x="{label_w}" y="{y + 4:.1f}" width="{plot_w:.1f}" height="14" rx="3"/>')
-        parts.append(f'<rect class="s1" x="{label_w}" y="{y + 4:.1f}" width="{w_total:.1f}" height="14" rx="3"/>')
+        parts.append(
+            f'<text class="label" x="{label_w - 8}" y="{y + 15:.1f}" text-anchor="end">{escape(row.label)}</text>'
+        )
+        parts.append(
+            f'<rect class="track" x="{label_w}" y="{y + 4:.1f}" width="{plot_w:.1f}" height="14" rx="3"/>'
+        )
+        parts.append(
+            f'<rect class="s1" x="{label_w}" y="{y + 4:.1f}" width="{w_total:.1f}" height="14" rx="3"/>'
+        )
         if row.part is not None:
             w_part = plot_w * row.part / axis_max
-            parts.append(f'<rect class="s2" x="{label_w}" y="{y + 4:.1f}" width="{w_part:.1f}" height="14" rx="3"/>')
+            parts.append(
+                f'<rect class="s2" x="{label_w}" y="{y + 4:.1f}" width="{w_part:.1f}" height="14" rx="3"/>'
+            )
         text = row.text if row.text is not None else fmt(row.total)
-        parts.append(f'<text class="value" x="{label_w + plot_w + 6:.1f}" y="{y + 15:.1f}">{escape(text)}</text>')
+        parts.append(
+            f'<text class="value" x="{label_w + plot_w + 6:.1f}" y="{y + 15:.1f}">{escape(text)}</text>'
+        )
     if legend:
         parts += _legend(legend, label_w, 16)
     parts.append("</svg>")

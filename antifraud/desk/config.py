@@ -18,7 +18,7 @@ Clock = Callable[[], float]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DeskConfig:
     """What the console needs to know beyond where Kafka and Redis are."""
 

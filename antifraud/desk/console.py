@@ -98,7 +98,9 @@ class Console:
                 ESCALATIONS_TOPIC, escalation.area, dumps(escalation_dict(escalation))
             )
         for outcome in plan.outcomes:
-            await self.bus.produce(OUTCOMES_TOPIC, outcome_key(outcome), dumps(outcome_dict(outcome)))
+            await self.bus.produce(
+                OUTCOMES_TOPIC, outcome_key(outcome), dumps(outcome_dict(outcome))
+            )
         changes = [self.state.apply_audit(entry) for entry in plan.audit]
         changes += [self.state.apply_escalation(escalation) for escalation in plan.escalations]
         changes += [self.state.apply_outcome(outcome) for outcome in plan.outcomes]

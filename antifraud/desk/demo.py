@@ -8,7 +8,7 @@ from antifraud.desk.authz import Role, User
 from antifraud.desk.passwords import hash_password
 from antifraud.desk.users import UserStore
 
-DEMO_PASSWORD_SUFFIX = "-demo"
+DEMO_PASSWORD_SUFFIX = "-demo"  # noqa: S105 - demo mode only, printed at start
 
 DEMO_USERS = (
     User("operator", Role.OPERATOR, "张敏 Zhang Min"),
@@ -19,7 +19,12 @@ DEMO_USERS = (
     User("ccb", Role.BANK_LIAISON, "建行驻点 CCB desk", bank="CCB"),
     User("bocom", Role.BANK_LIAISON, "交行驻点 BOCOM desk", bank="BOCOM"),
     User("psbc", Role.BANK_LIAISON, "邮储驻点 PSBC desk", bank="PSBC"),
-    User("station", Role.STATION_OFFICER, "东湖所 Donghu station", areas=("330101", "330102", "330103")),
+    User(
+        "station",
+        Role.STATION_OFFICER,
+        "东湖所 Donghu station",
+        areas=("330101", "330102", "330103"),
+    ),
     User("supervisor", Role.SUPERVISOR, "值班长 Duty supervisor"),
     User("admin", Role.ADMIN, "管理员 Admin"),
 )

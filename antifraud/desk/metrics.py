@@ -202,7 +202,9 @@ def compute(state: DeskState, window: Window, now: float, directory: AreaDirecto
     to_call: list[float] = []
     for view in cohort:
         row = area_row(view.task.victim_area)
-        bucket = buckets[min(len(buckets) - 1, int((view.task.created_ts - window.start_ts) // window.bucket_s))]
+        bucket = buckets[
+            min(len(buckets) - 1, int((view.task.created_ts - window.start_ts) // window.bucket_s))
+        ]
         row.tasks += 1
         bucket.created += 1
         codes = {o.outcome for o in view.outcomes}

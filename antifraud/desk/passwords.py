@@ -17,7 +17,7 @@ SCRYPT_R = 8
 SCRYPT_P = 1
 _DKLEN = 32
 MIN_PASSWORD_LENGTH = 10
-TOKEN_PREFIX = "afd_"
+TOKEN_PREFIX = "afd_"  # noqa: S105 - a prefix that makes leaked tokens greppable
 
 
 def _b64(raw: bytes) -> str:

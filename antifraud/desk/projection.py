@@ -133,7 +133,9 @@ class TaskView:
 @dataclass(frozen=True, slots=True)
 class RequestView:
     request: StopPaymentRequest
-    status: str  # new | acknowledged | held | hold_expired | funds_gone | account_not_found | rejected
+    status: (
+        str  # new | acknowledged | held | hold_expired | funds_gone | account_not_found | rejected
+    )
     outcomes: tuple[Outcome, ...]
     acknowledged_ts: float | None
     held_amount_fen: int | None
@@ -258,9 +260,9 @@ class DeskState:
             self._request_outcomes.setdefault(outcome.request_id, {})[outcome.outcome_id] = outcome
             return Change("request", outcome.request_id, outcome.bank, None)
         if outcome.subject == "escalation" and outcome.escalation_id:
-            self._escalation_outcomes.setdefault(outcome.escalation_id, {})[
-                outcome.outcome_id
-            ] = outcome
+            self._escalation_outcomes.setdefault(outcome.escalation_id, {})[outcome.outcome_id] = (
+                outcome
+            )
             return Change("escalation", outcome.escalation_id, None, outcome.area)
         return Change("task", outcome.task_id or "", None, outcome.area)
 
@@ -269,9 +271,7 @@ class DeskState:
         if escalation.escalation_id in self.escalations:
             return None
         self.escalations[escalation.escalation_id] = escalation
-        self._task_escalations.setdefault(escalation.task_id, set()).add(
-            escalation.escalation_id
-        )
+        self._task_escalations.setdefault(escalation.task_id, set()).add(escalation.escalation_id)
         return Change("escalation", escalation.escalation_id, None, escalation.area)
 
     def apply_audit(self, entry: AuditEntry) -> Change | None:
@@ -399,7 +399,9 @@ class DeskState:
         if escalation is None:
             return None
         visits = _by_time(self._escalation_outcomes.get(escalation_id, {}).values())
-        return EscalationView(escalation, visits[0] if visits else None, self.tasks.get(escalation.task_id))
+        return EscalationView(
+            escalation, visits[0] if visits else None, self.tasks.get(escalation.task_id)
+        )
 
     def escalation_views(self) -> list[EscalationView]:
         views = (self.escalation_view(escalation_id) for escalation_id in self.escalations)

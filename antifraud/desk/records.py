@@ -391,6 +391,8 @@ def outcome_dict(outcome: Outcome) -> dict[str, Any]:
 
 def outcome_key(outcome: Outcome) -> str:
     """Task outcomes and visits share the task's partition; bank outcomes the request's."""
+    if outcome.subject == "request" and outcome.request_id:
+        return outcome.request_id
     return outcome.task_id or outcome.request_id or outcome.escalation_id or outcome.outcome_id
 
 
@@ -409,7 +411,9 @@ def escalation_dict(escalation: Escalation) -> dict[str, Any]:
         "priority": escalation.priority.value,
         "scenario": escalation.scenario,
         "evidence_summary": escalation.evidence_summary,
-        "reasons": [{"code": r.code, "text": r.text, "text_en": r.text_en} for r in escalation.reasons],
+        "reasons": [
+            {"code": r.code, "text": r.text, "text_en": r.text_en} for r in escalation.reasons
+        ],
         "created_ts": escalation.created_ts,
         "due_ts": escalation.due_ts,
         "escalated_by": escalation.escalated_by,

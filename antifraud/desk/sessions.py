@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from antifraud.desk.passwords import new_secret
+from antifraud.desk.users import text, text_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +65,15 @@ class SessionStore:
         """The live session for this id, or None (and the session is deleted) once it has been
         idle for `idle_s` or exists for longer than `max_age_s`."""
         key = self._key(session_id)
-        raw: dict[bytes, bytes] = await self._client.hgetall(key)
-        if not raw:
+        raw = text_map(await self._client.hgetall(key))
+        if "username" not in raw:
             return None
         session = Session(
             key,
-            raw[b"username"].decode(),
-            raw[b"csrf"].decode(),
-            float(raw[b"created_ts"]),
-            float(raw[b"last_seen_ts"]),
+            raw["username"],
+            raw["csrf"],
+            float(raw["created_ts"]),
+            float(raw["last_seen_ts"]),
         )
         if now - session.last_seen_ts > self.idle_s or now - session.created_ts > self.max_age_s:
             await self._client.delete(key)
@@ -89,7 +90,7 @@ class SessionStore:
 
     async def delete_all_for(self, username: str) -> int:
         index = f"{self._base}sessions_of:{username}"
-        keys = [k.decode() for k in await self._client.smembers(index)]
+        keys = [text(k) for k in await self._client.smembers(index)]
         if keys:
             await self._client.delete(*keys)
         await self._client.delete(index)

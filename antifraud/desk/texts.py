@@ -179,7 +179,10 @@ OUTCOME_TEXT: dict[OutcomeCode, tuple[str, str]] = {
     OutcomeCode.STILL_INTENDS_TO_PAY: ("已接通，仍坚持转账", "reached, still intends to pay"),
     OutcomeCode.ALREADY_PAID: ("已接通，已被骗转账", "reached, already paid"),
     OutcomeCode.LINE_BUSY: ("占线（可能正与骗子通话）", "line busy (likely on the scam call)"),
-    OutcomeCode.UNREACHABLE_ESCALATED: ("无法联系，转派出所上门", "unreachable, escalated for a visit"),
+    OutcomeCode.UNREACHABLE_ESCALATED: (
+        "无法联系，转派出所上门",
+        "unreachable, escalated for a visit",
+    ),
     OutcomeCode.FALSE_ALARM: ("误报", "false alarm"),
     OutcomeCode.ACKNOWLEDGED: ("已受理", "acknowledged"),
     OutcomeCode.HELD: ("已止付/冻结", "held"),
@@ -247,9 +250,7 @@ def evidence_summary(task: DissuasionTask) -> str:
         minutes = round(longest.duration_s / 60)
         caller = mask_phone(longest.caller)
         parts_zh.append(f"高风险来电 {len(task.calls)} 次，最长 {minutes} 分钟（{caller}）")
-        parts_en.append(
-            f"{len(task.calls)} risky call(s), longest {minutes} min (from {caller})"
-        )
+        parts_en.append(f"{len(task.calls)} risky call(s), longest {minutes} min (from {caller})")
     if task.transfers:
         total = format_fen(sum(t.amount_fen for t in task.transfers))
         new_payees = sum(1 for t in task.transfers if t.new_payee)

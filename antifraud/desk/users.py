@@ -29,8 +29,13 @@ class UnknownUserError(KeyError):
     pass
 
 
-def _text(raw: dict[bytes, bytes], name: str) -> str:
-    return raw.get(name.encode(), b"").decode("utf-8")
+def text(raw: bytes | str) -> str:
+    """Redis answers bytes or str depending on the client; the console reads text."""
+    return raw.decode("utf-8") if isinstance(raw, bytes) else raw
+
+
+def text_map(raw: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    return {text(key): text(value) for key, value in raw.items()}
 
 
 class UserStore:
@@ -43,7 +48,9 @@ class UserStore:
 
     async def add(self, user: User, password_hash: str, now: float) -> None:
         validate_user(user)
-        created = await self._client.hsetnx(self._user_key(user.username), "username", user.username)
+        created = await self._client.hsetnx(
+            self._user_key(user.username), "username", user.username
+        )
         if not created:
             raise UserExistsError(f"user {user.username} already exists")
         await self._client.hset(
@@ -61,22 +68,21 @@ class UserStore:
         await self._client.sadd(f"{self._base}users", user.username)
 
     async def get(self, username: str) -> StoredUser | None:
-        raw: dict[bytes, bytes] = await self._client.hgetall(self._user_key(username))
-        if not raw or b"role" not in raw:
+        raw = text_map(await self._client.hgetall(self._user_key(username)))
+        if "role" not in raw:
             return None
-        areas = _text(raw, "areas")
         user = User(
             username=username,
-            role=Role(_text(raw, "role")),
-            display_name=_text(raw, "display_name"),
-            bank=_text(raw, "bank") or None,
-            areas=tuple(a for a in areas.split(",") if a),
-            disabled=_text(raw, "disabled") == "1",
+            role=Role(raw["role"]),
+            display_name=raw.get("display_name", ""),
+            bank=raw.get("bank") or None,
+            areas=tuple(a for a in raw.get("areas", "").split(",") if a),
+            disabled=raw.get("disabled") == "1",
         )
-        return StoredUser(user, _text(raw, "password_hash"), float(_text(raw, "created_ts") or 0))
+        return StoredUser(user, raw.get("password_hash", ""), float(raw.get("created_ts") or 0))
 
     async def all(self) -> list[StoredUser]:
-        names = sorted(n.decode() for n in await self._client.smembers(f"{self._base}users"))
+        names = sorted(text(n) for n in await self._client.smembers(f"{self._base}users"))
         found = [await self.get(name) for name in names]
         return [stored for stored in found if stored is not None]
 
@@ -107,7 +113,7 @@ class UserStore:
 
     async def revoke_tokens(self, username: str) -> int:
         key = f"{self._base}tokens_of:{username}"
-        digests = [d.decode() for d in await self._client.smembers(key)]
+        digests = [text(d) for d in await self._client.smembers(key)]
         if digests:
             await self._client.delete(*[f"{self._base}token:{d}" for d in digests])
         await self._client.delete(key)
@@ -120,7 +126,7 @@ class UserStore:
         owner = await self._client.get(f"{self._base}token:{token_digest(token)}")
         if owner is None:
             return None
-        stored = await self.get(owner.decode())
+        stored = await self.get(text(owner))
         if stored is None or stored.user.disabled:
             return None
         return stored.user

@@ -15,8 +15,8 @@ from antifraud.contracts import OutcomeCode
 from antifraud.decode import format_fen
 from antifraud.desk.auth import AuthContext
 from antifraud.desk.authz import ROLE_TEXT, Role
-from antifraud.masking import mask_account, mask_phone, redact_numbers
 from antifraud.desk.texts import KIND_TEXT, OUTCOME_TEXT, STATUS_TEXT, scenario_text
+from antifraud.masking import mask_account, mask_phone, redact_numbers
 
 MESSAGES = {
     "claimed": ("已认领，请立即拨打", "Claimed: call now"),
@@ -42,7 +42,7 @@ def percent(value: float | None) -> str:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
@@ -96,11 +96,17 @@ def render(
     templates: Jinja2Templates = request.app.state.templates
     console = request.app.state.console
     msg = request.query_params.get("msg", "")
-    values.setdefault("flash", MESSAGES.get(msg) or (OUTCOME_TEXT.get(_code(msg)) if msg else None))
+    code = _code(msg)
+    values.setdefault("flash", MESSAGES.get(msg) or (OUTCOME_TEXT.get(code) if code else None))
     response = templates.TemplateResponse(
         request,
         name,
-        {"auth": context, "user": context.user if context else None, "now": console.now(), **values},
+        {
+            "auth": context,
+            "user": context.user if context else None,
+            "now": console.now(),
+            **values,
+        },
         status_code=status_code,
     )
     response.headers["Cache-Control"] = "no-store"

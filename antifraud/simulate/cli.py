@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,7 +30,10 @@ Events = Annotated[
 ]
 Start = Annotated[
     str | None,
-    typer.Option(help="Simulated start, ISO-8601 with offset (default 2024-03-04T00:00+08:00)."),
+    typer.Option(
+        help="Simulated start, ISO-8601 with offset "
+        "(default: 2024-03-04T00:00+08:00 for files, now for streaming)."
+    ),
 ]
 Intensity = Annotated[
     float | None, typer.Option(help="Multiplies every fraud rate (1.0 = realistic estimate).")
@@ -77,7 +80,7 @@ def build_config(
 ) -> SimConfig:
     """One place that turns command-line knobs into a SimConfig (unset knobs keep defaults)."""
     config = SimConfig.demo(seed=seed) if demo else SimConfig(seed=seed)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if population is not None:
         changes["population"] = population
     if days is not None:
@@ -96,7 +99,7 @@ def build_config(
     if scenario_mix is not None:
         changes["scenario_mix"] = _parse_mix(scenario_mix)
     try:
-        config = replace(config, **changes)  # type: ignore[arg-type]
+        config = replace(config, **changes)
         if events is not None:
             config = config.sized_for(events)
     except ValueError as error:

@@ -38,6 +38,7 @@ RecordValue = dict[str, JsonScalar]
 CALL_DELAY_MEDIAN_S: Final = 15.0
 CALL_LATE_BATCH_SHARE: Final = 0.02
 TRANSFER_LATE_SHARE: Final = 0.01
+AREA_MISSING_SHARE: Final = 0.03  # records where the carrier left callee_area out
 
 
 class SimEvent(NamedTuple):
@@ -77,22 +78,22 @@ def transfer_delays(rng: np.random.Generator, count: int) -> np.ndarray:
 
 
 class EventIds:
-    """Per-source sequence numbers; the same run assigns the same ids in the same order."""
+    """Per-source sequence numbers, given in delivery order as a source writes its records.
+
+    Numbering at delivery (not when an event is drawn) matters: fraud steps are scripted ahead
+    of time, and ids drawn then would give them away by being out of sequence.
+    """
 
     def __init__(self, tag: str) -> None:
         self.tag = tag
-        self.carrier_next = [0] * len(CARRIERS)
-        self.bank_next = [0] * len(BANKS)
+        self._next: dict[str, int] = dict.fromkeys((*CARRIERS, *BANKS), 0)
 
-    def carrier(self, carrier_index: int) -> str:
-        self.carrier_next[carrier_index] += 1
-        sequence = self.carrier_next[carrier_index]
-        return f"{CARRIERS[carrier_index]}-{self.tag}-{sequence:010d}"
-
-    def bank(self, bank_index: int) -> str:
-        self.bank_next[bank_index] += 1
-        sequence = self.bank_next[bank_index]
-        return f"{BANKS[bank_index]}-{self.tag}-{sequence:010d}"
+    def assign(self, value: RecordValue) -> None:
+        """Fill the record's `event_id` placeholder (kept first in the record)."""
+        source = str(value["carrier"] if "carrier" in value else value["bank"])
+        sequence = self._next.get(source, 0) + 1
+        self._next[source] = sequence
+        value["event_id"] = f"{source}-{self.tag}-{sequence:010d}"
 
 
 class Recorder:
@@ -102,9 +103,8 @@ class Recorder:
     rendering helpers and the same id sequences.
     """
 
-    def __init__(self, world: World, ids: EventIds, rng: np.random.Generator) -> None:
+    def __init__(self, world: World, rng: np.random.Generator) -> None:
         self._world = world
-        self._ids = ids
         self._rng = rng
 
     def _style(self, cdf: np.ndarray, source: int) -> int:
@@ -127,16 +127,17 @@ class Recorder:
         number_style = self._style(CARRIER_NUMBER_CDF, carrier_index)
         callee_text = render_mobile(int(world.msisdn[callee]), number_style)
         value: RecordValue = {
-            "event_id": self._ids.carrier(carrier_index),
+            "event_id": "",
             "carrier": CARRIERS[carrier_index],
             "caller": caller.render(number_style),
             "callee": callee_text,
             "start_ts": render_ts(start_ts, self._style(CARRIER_TS_CDF, carrier_index)),
             "duration_s": duration_s,
-            "callee_area": world.area_codes[int(world.area[callee])],
         }
-        same_network = caller_carrier == CARRIERS[carrier_index]
-        if caller_cell is not None and (same_network or self._rng.random() < 0.3):
+        if self._rng.random() >= AREA_MISSING_SHARE:
+            value["callee_area"] = world.area_codes[int(world.area[callee])]
+        # A carrier knows the originating cell only of calls that start on its own network.
+        if caller_cell is not None and caller_carrier == CARRIERS[carrier_index]:
             value["caller_cell"] = caller_cell
         delivered = start_ts + duration_s + float(call_delays(self._rng, 1)[0])
         return SimEvent(CALLS_TOPIC, callee_text.encode(), value, delivered, start_ts, 0, truth)
@@ -161,7 +162,7 @@ class Recorder:
         grouped = BANK_GROUPS_ACCOUNTS[bank_index]
         amount_style = int(rng.random() < BANK_AMOUNT_NUMBER_SHARE[bank_index])
         value: RecordValue = {
-            "event_id": self._ids.bank(bank_index),
+            "event_id": "",
             "bank": bank,
             "payer_account": render_account(payer_account, grouped),
             "payer_phone": phone_text,

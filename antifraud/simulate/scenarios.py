@@ -28,6 +28,9 @@ MINUTE_S: Final = 60.0
 HOUR_S: Final = 3600.0
 DAY_S: Final = 86_400.0
 ELDERLY_BAND: Final = 3
+BEIJING_OFFSET_S: Final = 8 * 3600.0
+# Gaps longer than this land at a time of day of their own; shorter ones follow the call.
+_OVERNIGHT_GAP_S: Final = 2 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +225,14 @@ def _pick(rng: np.random.Generator, weighted: tuple[tuple[str, float], ...]) -> 
     return weighted[-1][0]
 
 
+def _awake(rng: np.random.Generator, ts: float) -> float:
+    """Move a step scripted hours ahead out of the night (Beijing time): people sleep."""
+    local_hour = ((ts + BEIJING_OFFSET_S) % DAY_S) / HOUR_S
+    if local_hour >= 7.5:
+        return ts
+    return ts + (8.0 - local_hour) * HOUR_S + float(rng.uniform(0.0, 4.0)) * HOUR_S
+
+
 def _round_amount(rng: np.random.Generator, yuan: float) -> int:
     """People transfer round sums; fraudsters ask for them. Returns fen."""
     yuan = max(1.0, min(yuan, _MAX_TRANSFER_YUAN))
@@ -253,7 +264,8 @@ def plan_journey(
         # The ring calls back a couple of times; the person no longer picks up or hangs up fast.
         when = hook_end
         for _ in range(int(rng.integers(0, 3))):
-            when += _lognormal(rng, 2 * HOUR_S, 1.0)
+            gap = _lognormal(rng, 2 * HOUR_S, 1.0)
+            when = when + gap if gap < _OVERNIGHT_GAP_S else _awake(rng, when + gap)
             duration = 0 if rng.random() < 0.6 else int(rng.integers(3, 30))
             calls.append(CallStep(when, duration, 0, hook=False))
         return JourneyPlan(profile.name, False, (hook_kind, second_kind), tuple(calls), (), None)
@@ -261,7 +273,8 @@ def plan_journey(
     # Follow-up calls: the "officer" on another line, the "lover" every day, the "loan agent".
     when = hook_end
     for _ in range(int(rng.integers(profile.followup_calls[0], profile.followup_calls[1] + 1))):
-        when += _lognormal(rng, profile.followup_gap_median_s, 0.5)
+        gap = _lognormal(rng, profile.followup_gap_median_s, 0.5)
+        when = when + gap if gap < _OVERNIGHT_GAP_S else _awake(rng, when + gap)
         slot = 1 if rng.random() < profile.second_number_share else 0
         duration = int(_lognormal(rng, profile.hook_median_s * 0.6, 0.6))
         calls.append(CallStep(when, max(30, min(duration, 3 * int(HOUR_S))), slot, hook=False))
@@ -269,9 +282,10 @@ def plan_journey(
     if rng.random() < profile.transfers_during_call_share:
         first_ts = hook_ts + hook_s * float(rng.uniform(0.5, 0.95))
     else:
-        first_ts = hook_end + _lognormal(
+        delay = _lognormal(
             rng, profile.first_transfer_delay_median_s, profile.first_transfer_delay_sigma
         )
+        first_ts = hook_end + delay if delay < _OVERNIGHT_GAP_S else _awake(rng, hook_end + delay)
     savings_yuan = _lognormal(rng, _SAVINGS_MEDIAN_YUAN[age_band], 0.8)
     count = int(rng.integers(profile.transfers[0], profile.transfers[1] + 1))
     amount_yuan = _lognormal(rng, profile.first_amount_median_yuan, 0.6)
@@ -281,7 +295,8 @@ def plan_journey(
     ts = first_ts
     for index in range(count):
         if index > 0:
-            ts += _lognormal(rng, profile.transfer_gap_median_s, 0.6)
+            gap = _lognormal(rng, profile.transfer_gap_median_s, 0.6)
+            ts = ts + gap if gap < _OVERNIGHT_GAP_S else _awake(rng, ts + gap)
             amount_yuan *= float(rng.uniform(*profile.amount_growth))
         if profile.call_before_each_transfer and index > 0:
             coaching_start = max(hook_end + MINUTE_S, ts - _lognormal(rng, 30 * MINUTE_S, 0.6))

@@ -19,6 +19,7 @@ import numpy as np
 from antifraud.contracts import CALLS_TOPIC, TRANSFERS_TOPIC
 from antifraud.simulate.config import AGE_BANDS, BANKS, CARRIERS, DAY_S, SimConfig
 from antifraud.simulate.events import (
+    AREA_MISSING_SHARE,
     EventIds,
     Recorder,
     RecordValue,
@@ -194,13 +195,12 @@ class Simulation:
         self._rng = np.random.default_rng(normal_seed)
         self._fraud_rng = np.random.default_rng(fraud_seed)
         self._ids = EventIds(run_tag(config.seed, config.start))
-        self._recorder = Recorder(self.world, self._ids, np.random.default_rng(format_seed))
+        self._recorder = Recorder(self.world, np.random.default_rng(format_seed))
         self._rings = RingOperator(self.world, self.truth, np.random.default_rng(ring_seed))
         self._heap: list[tuple[float, int, SimEvent]] = []
         self._sequence = itertools.count()
         self._next_journey = 0
         self._end = config.end
-        self._area_missing_share = 0.03
 
         population = config.population
         intensity = config.fraud_intensity
@@ -266,8 +266,10 @@ class Simulation:
     def _release(self, until: float) -> Iterator[SimEvent]:
         heap = self._heap
         observe = self.truth.observe
+        assign_id = self._ids.assign
         while heap and heap[0][0] < until:
             event = heapq.heappop(heap)[2]
+            assign_id(event.value)
             if event.truth.is_fraud:
                 value = event.value
                 observe(
@@ -318,7 +320,7 @@ class Simulation:
         number_style = draw_styles(CARRIER_NUMBER_CDF, carrier, rng.random(count))
         ts_style = draw_styles(CARRIER_TS_CDF, carrier, rng.random(count))
         with_cell = caller_carrier == carrier
-        with_area = to_contact & (rng.random(count) >= self._area_missing_share)
+        with_area = to_contact & (rng.random(count) >= AREA_MISSING_SHARE)
         lac = 20_000 + world.area[caller] // 4
         cell_id = world.area[caller] * 40 + rng.integers(1, 40, count)
 
@@ -388,7 +390,7 @@ class Simulation:
             world.district[callee] * per_district + rng.integers(0, per_district, count)
         ) % couriers
         company = rng.integers(0, len(world.company_lines), count)
-        with_area = rng.random(count) >= self._area_missing_share
+        with_area = rng.random(count) >= AREA_MISSING_SHARE
         courier_cell_id = rng.integers(1, 40, count)
 
         caller_text: list[str] = []
@@ -456,16 +458,14 @@ class Simulation:
     ) -> None:
         """The hot loop: turn columns into contract records and queue them by delivery time."""
         heap, sequence, push = self._heap, self._sequence, heapq.heappush
-        counters, tag = self._ids.carrier_next, self._ids.tag
         area_codes = self.world.area_codes
         for i in range(len(start)):
             network = carrier[i]
-            counters[network] += 1
             name = CARRIERS[network]
             style = number_style[i]
             callee_text = render_mobile(callee[i], style)
             value: RecordValue = {
-                "event_id": f"{name}-{tag}-{counters[network]:010d}",
+                "event_id": "",
                 "carrier": name,
                 "caller": caller_text[i],
                 "callee": callee_text,
@@ -546,7 +546,6 @@ class Simulation:
         landlord = world.landlord
         msisdn = world.msisdn
         heap, sequence, push = self._heap, self._sequence, heapq.heappush
-        counters, tag = self._ids.bank_next, self._ids.tag
         for i, (k, who, s, os_, bank_index) in enumerate(
             zip(
                 kind.tolist(),
@@ -577,11 +576,10 @@ class Simulation:
                 payee_bank = BANKS[int(stranger_bank[i])]
                 payee_account = make_account(payee_bank, ACCOUNT_OUTSIDE, int(stranger[i]), salt)
                 payee_name = person_name(int(stranger[i]) * 7 + 3)
-            counters[bank_index] += 1
             phone_text = render_mobile(int(msisdn[who]), int(phone_style[i]))
             grouped = BANK_GROUPS_ACCOUNTS[bank_index]
             value: RecordValue = {
-                "event_id": f"{payer_bank}-{tag}-{counters[bank_index]:010d}",
+                "event_id": "",
                 "bank": payer_bank,
                 "payer_account": render_account(payer_account, grouped),
                 "payer_phone": phone_text,

@@ -304,9 +304,9 @@ def _weights(pairs: tuple[tuple[str, float], ...], names: tuple[str, ...]) -> np
 
 
 def draw_mobile_numbers(
-    rng: np.random.Generator, carrier_index: np.ndarray, avoid: set[int] | None = None
+    rng: np.random.Generator, carrier_index: np.ndarray, avoid: np.ndarray | None = None
 ) -> np.ndarray:
-    """Unique national mobile numbers, each in a range of the given carrier."""
+    """Unique national mobile numbers, each in a range of the given carrier, none in `avoid`."""
     count = carrier_index.shape[0]
     numbers = np.zeros(count, dtype=np.int64)
     for index, name in enumerate(CARRIERS):
@@ -314,15 +314,17 @@ def draw_mobile_numbers(
         prefixes = np.asarray(CARRIER_PREFIXES[name], dtype=np.int64)
         numbers[members] = prefixes[rng.integers(0, prefixes.shape[0], members.shape[0])] * 10**8
         numbers[members] += rng.integers(0, 10**8, members.shape[0])
-    # Redraw the rare duplicates (and anything we were told to avoid) until all are unique.
-    taken: set[int] = set(avoid or ())
-    values = numbers.tolist()
-    for position, value in enumerate(values):
-        while value in taken:
-            value = value // 10**8 * 10**8 + int(rng.integers(0, 10**8))
-        taken.add(value)
-        values[position] = value
-    return np.asarray(values, dtype=np.int64)
+    taken = np.zeros(0, dtype=np.int64) if avoid is None else np.unique(avoid)
+    while True:
+        # Redraw the rare repeats (keeping each value's first holder) and anything to avoid.
+        _, first = np.unique(numbers, return_index=True)
+        clash = np.ones(count, dtype=bool)
+        clash[first] = False
+        clash |= np.isin(numbers, taken)
+        redraw = np.flatnonzero(clash)
+        if redraw.shape[0] == 0:
+            return numbers
+        numbers[redraw] = numbers[redraw] // 10**8 * 10**8 + rng.integers(0, 10**8, redraw.shape[0])
 
 
 def _ported(rng: np.random.Generator, carrier_index: np.ndarray) -> np.ndarray:
@@ -390,11 +392,10 @@ def build_world(config: SimConfig) -> World:
     group_activity = np.asarray([activity[members].sum() for members in group_members])
 
     carrier_p = _weights(config.carrier_shares, CARRIERS)
-    taken = set(msisdn.tolist())
     couriers = max(5, population // 400)
     courier_carrier = rng.choice(len(CARRIERS), size=couriers, p=carrier_p).astype(np.uint8)
-    courier_msisdn = draw_mobile_numbers(rng, courier_carrier, avoid=taken)
-    taken.update(courier_msisdn.tolist())
+    courier_msisdn = draw_mobile_numbers(rng, courier_carrier, avoid=msisdn)
+    taken = np.concatenate([msisdn, courier_msisdn])
     company_lines = [f"400{int(n):07d}" for n in rng.integers(1_000_000, 10**7, 40)]
     merchants = max(20, population // 100)
     companies = max(10, population // 250)
@@ -443,20 +444,28 @@ def _cdf(weights: np.ndarray) -> np.ndarray:
 
 
 def _draw_contacts(rng: np.random.Generator, district: np.ndarray, per_person: int) -> np.ndarray:
-    """Contact circles: mostly people of the same district, some anywhere in the city."""
+    """Contact circles: mostly people of the same district, some anywhere in the city.
+
+    Drawn in blocks of people so the temporaries stay small for a big population.
+    """
     population = district.shape[0]
     order = np.argsort(district, kind="stable")
     starts = np.searchsorted(district[order], np.arange(district.max() + 1), side="left")
-    ends = np.searchsorted(district[order], np.arange(district.max() + 1), side="right")
-    own = np.repeat(district[:, None], per_person, axis=1)
-    span = (ends[own] - starts[own]).astype(np.int64)
-    local = order[starts[own] + (rng.random((population, per_person)) * span).astype(np.int64)]
-    anywhere = rng.integers(0, population, (population, per_person))
-    contacts = np.where(rng.random((population, per_person)) < 0.7, local, anywhere)
-    self_index = np.arange(population)[:, None]
-    contacts = np.where(contacts == self_index, (contacts + 1) % population, contacts)
-    result: np.ndarray = contacts.astype(np.int32)
-    return result
+    spans = np.searchsorted(district[order], np.arange(district.max() + 1), side="right") - starts
+    contacts = np.empty((population, per_person), dtype=np.int32)
+    block = 65_536
+    for first in range(0, population, block):
+        own = district[first : first + block]
+        rows = own.shape[0]
+        offset = (rng.random((rows, per_person)) * spans[own][:, None]).astype(np.int64)
+        local = order[starts[own][:, None] + offset]
+        anywhere = rng.integers(0, population, (rows, per_person))
+        chosen = np.where(rng.random((rows, per_person)) < 0.7, local, anywhere)
+        self_index = np.arange(first, first + rows)[:, None]
+        contacts[first : first + rows] = np.where(
+            chosen == self_index, (chosen + 1) % population, chosen
+        )
+    return contacts
 
 
 def _build_rings(rng: np.random.Generator, config: SimConfig) -> list[FraudRing]:

@@ -31,7 +31,7 @@ from antifraud.simulate.traffic import Simulation
 from antifraud.simulate.truth import event_row
 
 FORMATS: Final = ("jsonl", "parquet")
-ROW_GROUP_ROWS: Final = 100_000
+ROW_GROUP_ROWS: Final = 50_000
 _PROGRESS_EVERY: Final = 5_000
 
 # Column name -> pyarrow type name; built lazily so importing this module does not need pyarrow.

@@ -1,0 +1,125 @@
+"""`antifraud bench`: run the benchmark, rebuild its table, profile a consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from antifraud.bench import report
+from antifraud.bench.runner import (
+    SECTIONS,
+    BenchConfig,
+    parse_sections,
+    run_benchmark,
+    write_results,
+)
+
+bench_app = typer.Typer(
+    help="Benchmark the pipeline on the embedded broker and Redis (figures, ratios, targets).",
+    invoke_without_command=True,
+)
+
+
+def _say(line: str) -> None:
+    typer.echo(line)
+
+
+def _memory_events(raw: str) -> tuple[int, int] | None:
+    if raw == "auto":
+        return None
+    parts = [int(part.replace("_", "")) for part in raw.split(",")]
+    if len(parts) != 2 or not 0 < parts[0] < parts[1]:
+        raise typer.BadParameter("two increasing event counts, e.g. 1000000,5000000, or 'auto'")
+    return parts[0], parts[1]
+
+
+@bench_app.callback()
+def run(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Directory for the JSON and markdown results.")] = Path(
+        "bench"
+    ),
+    name: Annotated[
+        str, typer.Option(help="File name (without suffix) of the results.")
+    ] = "results",
+    repetitions: Annotated[int, typer.Option(min=1, help="Repetitions per measurement.")] = 3,
+    events: Annotated[
+        int, typer.Option(min=1000, help="Simulated events per repetition (both input forms).")
+    ] = 15_000,
+    batch_size: Annotated[int, typer.Option(min=2, help="Records per batched message.")] = 100,
+    latency_seconds: Annotated[float, typer.Option(help="Paced seconds per offered load.")] = 12.0,
+    memory_events: Annotated[
+        str,
+        typer.Option(
+            help="Worker RSS checkpoints 'N,M' (e.g. 1000000,5000000), or 'auto': the largest "
+            "1:5 pair the --memory-seconds allowance affords at the measured throughput."
+        ),
+    ] = "auto",
+    memory_seconds: Annotated[float, typer.Option(help="Time allowance of 'auto'.")] = 90.0,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Run only these sections (repeatable or comma-separated): {', '.join(SECTIONS)}."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Keep servers' data and logs here (default: temporary).")
+    ] = None,
+) -> None:
+    """Run every measurement (about 8-9 minutes on 2 cores) and write JSON + a table."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        sections = parse_sections(only or [])
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    config = BenchConfig(
+        out_dir=out,
+        work_dir=work_dir,
+        repetitions=repetitions,
+        events=events,
+        batch_size=batch_size,
+        seed=seed,
+        latency_seconds=latency_seconds,
+        memory_events=_memory_events(memory_events),
+        memory_seconds=memory_seconds,
+        sections=sections,
+        started_at=time.time(),
+    )
+    results = asyncio.run(run_benchmark(config, _say))
+    json_path, table_path = write_results(results, out, name)
+    typer.echo("")
+    typer.echo(report.markdown(results))
+    typer.echo(f"Results: {json_path} and {table_path} ({results['meta']['seconds']:.0f} s)")
+
+
+@bench_app.command()
+def table(results_file: Annotated[Path, typer.Argument(help="A results JSON file.")]) -> None:
+    """Print the table of a results file again (e.g. a committed one)."""
+    typer.echo(report.markdown(orjson.loads(results_file.read_bytes())))
+
+
+@bench_app.command()
+def profile(
+    subject: Annotated[
+        str, typer.Option(help="limit, faust-floor, pipeline-1w or quix-peer.")
+    ] = "pipeline-1w",
+    form: Annotated[str, typer.Option(help="record or batched.")] = "batched",
+    events: Annotated[int, typer.Option(min=1000, help="Events per repetition.")] = 20_000,
+    repetitions: Annotated[int, typer.Option(min=1)] = 2,
+    out: Annotated[Path, typer.Option(help="Directory for the profiles.")] = Path("bench/profiles"),
+) -> None:
+    """Record one consumer under load with py-spy; write collapsed stacks and a summary."""
+    from antifraud.bench.profile import profile as run_profile
+
+    if form not in ("record", "batched"):
+        raise typer.BadParameter("form: record or batched")
+    path = asyncio.run(run_profile(subject, form, events, repetitions, out, _say))
+    typer.echo(path.read_text(encoding="utf-8")[:4000])
+    typer.echo(f"Profile summary: {path}")

@@ -1,0 +1,202 @@
+"""Benchmark input, pre-encoded: per-record or batched framing, end markers, probes, replays.
+
+Pure: values in, bytes out. Records come from the simulator (`antifraud.simulate.generate`);
+framing follows the input contracts (a per-record message is keyed by callee / payer phone as
+delivered; a batched message is a key-less JSON array of records of one topic).
+
+An end marker is a record the pipeline must reject: it lands on `antifraud.dlq` with its
+original text and the partition it came from, and since a partition is processed in order,
+seeing the marker of every input partition come out means everything before it was processed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+
+from antifraud.contracts import CALLS_TOPIC, INPUT_TOPICS, TRANSFERS_TOPIC
+
+MARKER_FIELD = "bench_marker"
+MARKER_PREFIX = b'{"' + MARKER_FIELD.encode() + b'"'
+# Probes: a caller in this blocklisted range makes a 15-minute call to a fresh victim, which
+# must open a dissuasion task (BLOCKLISTED_RANGE + a long answered call).
+PROBE_RANGE = "17099"
+PROBE_DURATION_S = 900
+PROBE_ID_PREFIX = "PROBE-"
+
+
+class SourceEvent(Protocol):
+    """What the benchmark needs of a simulated event (`antifraud.simulate.SimEvent` fits)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> Mapping[str, Any]: ...
+
+    @property
+    def event_ts(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One Kafka message to produce: `records` counts the contract records it carries."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    records: int
+    partition: int | None = None
+
+
+def frame(
+    records: Iterable[tuple[str, bytes | None, Mapping[str, Any]]], batch_size: int
+) -> list[Message]:
+    """Per-record messages (batch_size 1, keyed) or key-less JSON arrays of one topic each."""
+    if batch_size < 1:
+        raise ValueError("batch_size: at least 1")
+    messages: list[Message] = []
+    pending: dict[str, list[Mapping[str, Any]]] = {topic: [] for topic in INPUT_TOPICS}
+    for topic, key, value in records:
+        if batch_size == 1:
+            messages.append(Message(topic, key, orjson.dumps(value), 1))
+            continue
+        batch = pending.setdefault(topic, [])
+        batch.append(value)
+        if len(batch) >= batch_size:
+            messages.append(Message(topic, None, orjson.dumps(batch), len(batch)))
+            pending[topic] = []
+    for topic, batch in pending.items():
+        if batch:
+            messages.append(Message(topic, None, orjson.dumps(batch), len(batch)))
+    return messages
+
+
+def as_records(
+    events: Iterable[SourceEvent],
+) -> Iterator[tuple[str, bytes | None, Mapping[str, Any]]]:
+    for event in events:
+        yield event.topic, event.key, event.value
+
+
+def marker_id(run: str, phase: str, topic: str, partition: int) -> str:
+    return f"{run}|{phase}|{topic}|{partition}"
+
+
+def marker_message(run: str, phase: str, topic: str, partition: int) -> Message:
+    value = orjson.dumps({MARKER_FIELD: marker_id(run, phase, topic, partition)})
+    return Message(topic, None, value, 0, partition)
+
+
+def markers(run: str, phase: str, partitions: int) -> list[Message]:
+    """One end marker for every partition of every input topic."""
+    return [
+        marker_message(run, phase, topic, partition)
+        for topic in INPUT_TOPICS
+        for partition in range(partitions)
+    ]
+
+
+def marker_of(dead_letter: bytes) -> str | None:
+    """The marker id carried by a dead letter (`original_text` holds the marker record)."""
+    try:
+        letter = orjson.loads(dead_letter)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(letter, dict):
+        return None
+    text = letter.get("original_text")
+    if not isinstance(text, str) or not text.startswith(MARKER_PREFIX.decode()):
+        return None
+    try:
+        record = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    found = record.get(MARKER_FIELD) if isinstance(record, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def shift_time(value: Any, shift_s: float) -> Any:
+    """An event time moved by `shift_s`, kept in the form it was delivered in."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value + shift_s
+    if isinstance(value, str):
+        zulu = value.endswith("Z")
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if zulu else value)
+        millis = "." in value
+        text = (moment + timedelta(seconds=shift_s)).isoformat(
+            timespec="milliseconds" if millis else "seconds"
+        )
+        return text[:-6] + "Z" if zulu else text
+    return value
+
+
+_TIME_FIELD = {CALLS_TOPIC: "start_ts", TRANSFERS_TOPIC: "ts"}
+
+
+def replayed(topic: str, value: Mapping[str, Any], epoch: int, shift_s: float) -> dict[str, Any]:
+    """The same record in replay `epoch`: a new event id, its time moved by epoch * shift_s.
+
+    Epoch 0 is the record unchanged; later epochs let a small generated set stand in for a
+    long stream without repeating an event id (which the pipeline would deduplicate).
+    """
+    copy = dict(value)
+    if epoch == 0:
+        return copy
+    copy["event_id"] = f"{value['event_id']}~r{epoch}"
+    field = _TIME_FIELD[topic]
+    if field in copy:
+        copy[field] = shift_time(copy[field], epoch * shift_s)
+    return copy
+
+
+def replay(
+    events: Sequence[SourceEvent], epochs: Iterable[int], shift_s: float
+) -> Iterator[tuple[str, bytes | None, Mapping[str, Any]]]:
+    for epoch in epochs:
+        for event in events:
+            yield event.topic, event.key, replayed(event.topic, event.value, epoch, shift_s)
+
+
+def probe_record(run_tag: str, index: int, start_ts: float) -> dict[str, Any]:
+    """A call from a fresh number of the blocklisted probe range to a fresh victim."""
+    if not 0 <= index < 1_000_000:
+        raise ValueError("probe index: 0 .. 999,999")
+    return {
+        "event_id": f"{PROBE_ID_PREFIX}{run_tag}-{index:07d}",
+        "carrier": "CMCC",
+        "caller": f"{PROBE_RANGE}{index:06d}",
+        "callee": f"139{(index * 7919) % 100_000_000:08d}",
+        "start_ts": start_ts,
+        "duration_s": PROBE_DURATION_S,
+        "callee_area": "3301-bench",
+    }
+
+
+def probe_message(run_tag: str, index: int, start_ts: float) -> tuple[str, Message]:
+    record = probe_record(run_tag, index, start_ts)
+    callee: str = record["callee"]
+    return record["event_id"], Message(CALLS_TOPIC, callee.encode(), orjson.dumps(record), 1)
+
+
+def probe_ids(task: bytes) -> list[str]:
+    """The probe event ids a dissuasion task names in `source_event_ids`."""
+    try:
+        fields = orjson.loads(task)
+    except orjson.JSONDecodeError:
+        return []
+    sources = fields.get("source_event_ids", []) if isinstance(fields, dict) else []
+    return [
+        source
+        for source in sources
+        if isinstance(source, str) and source.startswith(PROBE_ID_PREFIX)
+    ]

@@ -1,0 +1,98 @@
+"""Figure 2, the limit: our own decode -> features -> score -> decide -> route code, driven by
+a plain batched aiokafka loop instead of Faust, on the same topics, Redis and settings.
+
+Run as its own process (`python -m antifraud.bench.limit`, settings from the environment like
+the worker); the difference between this and the real worker is Faust's own cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from antifraud.contracts import INPUT_TOPICS, SourcePosition
+from antifraud.pipeline import InputMessage, Pipeline
+from antifraud.redis_lists import RedisListStore
+from antifraud.redis_state import RedisStateStore
+from antifraud.route import BatchRouter
+from antifraud.settings import Settings, get_settings
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    if settings.kafka_bootstrap is None or settings.redis_url is None:
+        raise SystemExit("the limit loop needs KAFKA_BOOTSTRAP and REDIS_URL")
+    session_ms = int(settings.broker_session_timeout_s * 1000)
+    consumer = AIOKafkaConsumer(
+        *INPUT_TOPICS,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=settings.app_id,
+        auto_offset_reset="earliest",
+        enable_auto_commit=True,
+        session_timeout_ms=session_ms,
+        heartbeat_interval_ms=max(session_ms // 6, 500),
+        max_poll_records=settings.batch_max_events,
+        fetch_max_wait_ms=int(settings.batch_within_s * 1000),
+        max_partition_fetch_bytes=8 << 20,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1)
+    client = aioredis.Redis.from_url(
+        settings.redis_url.get_secret_value(), socket_timeout=5.0, socket_connect_timeout=2.0
+    )
+
+    async def send(topic: str, key: bytes | None, value: bytes) -> Any:
+        return await producer.send(topic, value=value, key=key)
+
+    pipeline = Pipeline(
+        RedisStateStore(client, settings), RedisListStore(client, settings.redis_prefix), settings
+    )
+    router = BatchRouter(pipeline, send, retry_max_s=settings.redis_retry_max_s)
+    await producer.start()
+    await consumer.start()
+    logging.getLogger("antifraud.bench").warning("limit loop started")
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(
+                timeout_ms=int(settings.batch_within_s * 1000),
+                max_records=settings.batch_max_events,
+            )
+            messages = [
+                InputMessage(
+                    record.topic,
+                    record.value,
+                    SourcePosition(
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        record.key,
+                        record.timestamp / 1000.0,
+                    ),
+                )
+                for records in batches.values()
+                for record in records
+            ]
+            if messages:
+                await router.handle(messages)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await client.aclose()
+
+
+async def _main() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run(get_settings(), stop)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=get_settings().log_level.upper(), format="[%(asctime)s] [%(levelname)s] %(message)s"
+    )
+    asyncio.run(_main())

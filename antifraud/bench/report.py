@@ -1,0 +1,325 @@
+"""From raw results (the JSON the run writes) to figures, ratios, target checks and the table.
+
+Pure: a results mapping in, values and markdown out, so the table can be rebuilt from any
+committed results file (`antifraud bench table bench/results.json`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from antifraud.bench.stats import Ratio, Summary, ratio, summarize
+
+Results = Mapping[str, Any]
+
+# (key in results["throughput"], label, input form label)
+THROUGHPUT_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("limit/record", "2 limit: Pipeline + BatchRouter in a plain aiokafka loop", "per-record"),
+    ("limit/batched", "2 limit: Pipeline + BatchRouter in a plain aiokafka loop", "batched"),
+    ("faust-floor/record", "3 Faust floor: minimal agent, trivial work", "per-record"),
+    ("pipeline-1w/record", "4 pipeline, 1 worker", "per-record"),
+    ("pipeline-2w/record", "4 pipeline, 2 workers", "per-record"),
+    ("pipeline-1w/batched", "4 pipeline, 1 worker", "batched"),
+    ("pipeline-2w/batched", "4 pipeline, 2 workers", "batched"),
+    ("quix-peer/batched", "6 Quix Streams peer, same Pipeline code", "batched"),
+)
+
+
+def throughput(results: Results, key: str) -> Summary | None:
+    """Records/s over the completed repetitions of one measurement (None if not measured)."""
+    entry = results.get("throughput", {}).get(key)
+    if not entry:
+        return None
+    values = [rep["records_per_s"] for rep in entry.get("reps", []) if rep.get("completed")]
+    return summarize(values) if values else None
+
+
+def cpu_per_record(results: Results, key: str, process: str = "subject") -> float | None:
+    """Median CPU microseconds per record of one process kind ("subject", "redis", "kafka")."""
+    entry = results.get("throughput", {}).get(key)
+    if not entry:
+        return None
+    values = [
+        rep["cpu_us_per_record"][process]
+        for rep in entry.get("reps", [])
+        if rep.get("completed") and process in rep.get("cpu_us_per_record", {})
+    ]
+    return summarize(values).median if values else None
+
+
+def bare(results: Results) -> Summary | None:
+    reps = results.get("bare_consumer", {}).get("reps", [])
+    values = [rep["messages_per_s"] for rep in reps]
+    return summarize(values) if values else None
+
+
+def latency_at(results: Results, load: float) -> Mapping[str, Any] | None:
+    for entry in results.get("latency", {}).get("loads", []):
+        if math.isclose(entry["load"], load):
+            latency: Mapping[str, Any] = entry["latency"]
+            return latency
+    return None
+
+
+def memory_ratio(results: Results) -> tuple[int, int, float] | None:
+    """(first checkpoint, last checkpoint, RSS last / RSS first) of the memory run."""
+    checkpoints = results.get("memory", {}).get("checkpoints", {})
+    if len(checkpoints) < 2:
+        return None
+    ordered = sorted((int(events), int(rss)) for events, rss in checkpoints.items())
+    (first, first_rss), (last, last_rss) = ordered[0], ordered[-1]
+    if first_rss <= 0:
+        return None
+    return first, last, last_rss / first_rss
+
+
+@dataclass(frozen=True, slots=True)
+class TargetCheck:
+    name: str
+    value: float | None
+    low: float | None
+    high: float | None
+    target: str
+    met: bool | None  # None: not measured
+    unit: str = "×"
+    note: str = ""
+    cpu_ratio: float | None = None  # the same comparison in consumer CPU time per record
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "target": self.target,
+            "met": self.met,
+            "note": self.note,
+            "cpu_ratio": self.cpu_ratio,
+        }
+
+
+def _ratio_check(
+    results: Results,
+    name: str,
+    numerator: str,
+    denominator: str,
+    minimum: float,
+    compare_cpu: bool = True,
+) -> TargetCheck:
+    top, bottom = throughput(results, numerator), throughput(results, denominator)
+    if top is None or bottom is None:
+        return TargetCheck(name, None, None, None, f"≥ {minimum:.2f}", None)
+    found: Ratio = ratio(top, bottom)
+    cpu_top, cpu_bottom = cpu_per_record(results, numerator), cpu_per_record(results, denominator)
+    cpu_ratio = cpu_bottom / cpu_top if compare_cpu and cpu_top and cpu_bottom else None
+    return TargetCheck(
+        name,
+        found.value,
+        found.low,
+        found.high,
+        f"≥ {minimum:.2f}",
+        found.value >= minimum,
+        cpu_ratio=cpu_ratio,
+    )
+
+
+def _latency_check(results: Results, load: float, maximum_ms: float) -> TargetCheck:
+    name = f"p99 latency at {load:.0%} load"
+    latency = latency_at(results, load)
+    if latency is None or not latency.get("probes"):
+        return TargetCheck(name, None, None, None, f"≤ {maximum_ms:.0f} ms", None, "ms")
+    p99 = float(latency["p99_ms"])
+    lost = int(latency.get("lost", 0))
+    note = f"{lost} probes lost" if lost else ""
+    return TargetCheck(
+        name, p99, None, None, f"≤ {maximum_ms:.0f} ms", p99 <= maximum_ms and not lost, "ms", note
+    )
+
+
+def target_checks(results: Results) -> list[TargetCheck]:
+    """The issue's targets, each met / missed / not measured, on medians of this run."""
+    checks = [
+        _ratio_check(
+            results, "batched: pipeline / limit", "pipeline-1w/batched", "limit/batched", 0.60
+        ),
+        _ratio_check(
+            results,
+            "batched: pipeline / Quix peer",
+            "pipeline-1w/batched",
+            "quix-peer/batched",
+            1.0,
+        ),
+        _ratio_check(
+            results,
+            "per-record: pipeline / Faust floor",
+            "pipeline-1w/record",
+            "faust-floor/record",
+            0.80,
+        ),
+        _ratio_check(
+            results,
+            "batched: 2 workers / 1 worker",
+            "pipeline-2w/batched",
+            "pipeline-1w/batched",
+            1.7,
+            compare_cpu=False,
+        ),
+        _ratio_check(
+            results,
+            "per-record: 2 workers / 1 worker",
+            "pipeline-2w/record",
+            "pipeline-1w/record",
+            1.7,
+            compare_cpu=False,
+        ),
+        _latency_check(results, 0.5, 60.0),
+        _latency_check(results, 0.8, 500.0),
+    ]
+    memory = memory_ratio(results)
+    if memory is None:
+        checks.append(TargetCheck("worker RSS 5M / 1M events", None, None, None, "≤ 1.10", None))
+    else:
+        first, last, found = memory
+        full = first >= 1_000_000 and last >= 5_000_000
+        checks.append(
+            TargetCheck(
+                f"worker RSS {_count(last)} / {_count(first)} events",
+                found,
+                None,
+                None,
+                "≤ 1.10",
+                found <= 1.10,
+                note="" if full else "smaller checkpoints than 1M/5M (time budget)",
+            )
+        )
+    return checks
+
+
+def _count(events: int) -> str:
+    if events >= 1_000_000 and events % 100_000 == 0:
+        return f"{events / 1_000_000:g}M"
+    if events >= 1_000 and events % 1_000 == 0:
+        return f"{events // 1_000}k"
+    return f"{events:,}"
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _summary_cells(found: Summary) -> tuple[str, str, str]:
+    return _rate(found.median), f"{_rate(found.low)}–{_rate(found.high)}", f"{found.spread:.0%}"
+
+
+def _status(check: TargetCheck) -> str:
+    if check.met is None:
+        return "not measured"
+    return "**met**" if check.met else "**missed**"
+
+
+def _check_value(check: TargetCheck) -> str:
+    if check.value is None:
+        return "–"
+    if check.unit == "ms":
+        return f"{check.value:,.0f} ms"
+    if check.low is not None and check.high is not None:
+        return f"{check.value:.2f}× ({check.low:.2f}–{check.high:.2f})"
+    return f"{check.value:.2f}×"
+
+
+def markdown(results: Results) -> str:
+    """The figures table and the targets table, as the run prints and commits them."""
+    lines = [
+        "| measure | input | median | range | spread | CPU µs/record (consumer / Redis / broker) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    bare_found = bare(results)
+    if bare_found is not None:
+        median_cell, range_cell, spread_cell = _summary_cells(bare_found)
+        lines.append(
+            f"| 1 bare consumer (aiokafka getmany), messages/s | per-record "
+            f"| {median_cell} | {range_cell} | {spread_cell} | – |"
+        )
+    batch = results.get("meta", {}).get("batch_size", 100)
+    for key, label, form in THROUGHPUT_ROWS:
+        found = throughput(results, key)
+        if found is None:
+            continue
+        median_cell, range_cell, spread_cell = _summary_cells(found)
+        cpu = [cpu_per_record(results, key, process) for process in ("subject", "redis", "kafka")]
+        cpu_cell = " / ".join("–" if value is None else f"{value:,.0f}" for value in cpu)
+        form_cell = f"batched ×{batch}" if form == "batched" else form
+        lines.append(
+            f"| {label}, records/s | {form_cell} | {median_cell} | {range_cell} "
+            f"| {spread_cell} | {cpu_cell} |"
+        )
+    for entry in results.get("latency", {}).get("loads", []):
+        latency = entry["latency"]
+        if not latency.get("probes"):
+            continue
+        lines.append(
+            f"| 5 latency append → task at {entry['load']:.0%} load "
+            f"({entry['offered_records_per_s']:,.0f} records/s), p50 / p95 / p99 ms | per-record "
+            f"| {latency['p50_ms']:,.0f} / {latency['p95_ms']:,.0f} / {latency['p99_ms']:,.0f} "
+            f"| max {latency['max_ms']:,.0f} | {latency['probes']} probes, {latency['lost']} lost "
+            f"| – |"
+        )
+    memory = results.get("memory", {})
+    checkpoints = sorted((int(k), int(v)) for k, v in memory.get("checkpoints", {}).items())
+    for events, rss in checkpoints:
+        lines.append(
+            f"| 7 worker RSS after {_count(events)} events, MiB | batched ×{batch} "
+            f"| {rss / 2**20:,.0f} | – | – | – |"
+        )
+    lines += [
+        "",
+        "| target | measured (range) | target | status | same ratio in CPU time | note |",
+        "|---|---:|---:|---|---:|---|",
+    ]
+    for check in target_checks(results):
+        cpu_cell = "–" if check.cpu_ratio is None else f"{check.cpu_ratio:.2f}×"
+        lines.append(
+            f"| {check.name} | {_check_value(check)} | {check.target} | {_status(check)} "
+            f"| {cpu_cell} | {check.note} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def summary(results: Results) -> dict[str, Any]:
+    """Medians, ranges and target checks, stored beside the raw repetitions."""
+    figures: dict[str, Any] = {}
+    for key, _label, _form in THROUGHPUT_ROWS:
+        found = throughput(results, key)
+        if found is not None:
+            figures[key] = found.as_dict()
+    bare_found = bare(results)
+    if bare_found is not None:
+        figures["bare-consumer/record"] = bare_found.as_dict()
+    return {
+        "records_per_s": figures,
+        "targets": [check.as_dict() for check in target_checks(results)],
+    }
+
+
+def nice_checkpoints(
+    events_affordable: float, wanted: Sequence[int] = (1_000_000, 5_000_000)
+) -> tuple[int, int]:
+    """Memory checkpoints (n, 5n) that fit the events a time allowance affords.
+
+    The issue's checkpoints (1M, 5M) when affordable, else the largest 1:5 pair of round
+    numbers (1, 2 or 5 times a power of ten) below what is affordable.
+    """
+    first, last = wanted
+    if events_affordable >= last:
+        return first, last
+    top = max(events_affordable, 5_000.0)
+    best = 1_000
+    for exponent in range(3, 8):
+        for mantissa in (1, 2, 5):
+            candidate = mantissa * 10**exponent
+            if candidate * (last // first) <= top:
+                best = max(best, candidate)
+    return best, best * (last // first)

@@ -1,0 +1,372 @@
+"""One benchmark run: generate the input once, run every measurement on it, write the results.
+
+The order is fixed so a run is comparable with the next: per-record input (limit + bare
+consumer, Faust floor, one worker + latency, two workers), batched input (limit, one worker,
+two workers, Quix peer), then memory. Each measurement starts its own broker and Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib.util
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from antifraud.bench import report
+from antifraud.bench.inputs import Message, as_records, frame
+from antifraud.bench.scenarios import (
+    Background,
+    Environment,
+    Harness,
+    ModuleSubject,
+    Repetitions,
+    Say,
+    Subject,
+    WorkersSubject,
+    measure_bare,
+    measure_latency,
+    measure_memory,
+    measure_throughput,
+)
+from antifraud.bench.stats import summarize
+from antifraud.settings import Settings, get_settings
+
+SECTIONS = ("limit", "bare", "floor", "pipeline", "latency", "scale", "quix", "memory")
+_DAY_S = 86_400.0
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    out_dir: Path = Path("bench")
+    work_dir: Path | None = None  # None: a temporary directory, removed afterwards
+    repetitions: int = 3
+    events: int = 15_000
+    warm_events: int = 2_000
+    batch_size: int = 100
+    seed: int = 7
+    loads: tuple[float, ...] = (0.25, 0.5, 0.8)
+    latency_seconds: float = 12.0
+    probe_every: int = 40
+    memory_events: tuple[int, int] | None = None  # None: as many as memory_seconds afford
+    memory_seconds: float = 90.0
+    memory_chunk_events: int = 50_000
+    sections: tuple[str, ...] = SECTIONS
+    started_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Inputs:
+    events: list[Any]
+    warm: dict[str, list[Message]]
+    measured: dict[str, list[Message]]
+    shift_s: float
+
+
+def generate_inputs(config: BenchConfig, say: Say) -> Inputs:
+    """The realistic mix of the simulator (default rates: mostly calls, rare fraud), one day."""
+    from antifraud.simulate import SimConfig, generate
+
+    wanted = config.events + config.warm_events
+    sim = SimConfig(seed=config.seed, days=1.0).sized_for(int(wanted * 1.15))
+    started = time.perf_counter()
+    events = []
+    for event in generate(sim):
+        events.append(event)
+        if len(events) >= wanted:
+            break
+    if len(events) < wanted:
+        raise RuntimeError(f"the simulator made {len(events):,} events, {wanted:,} wanted")
+    measured, warm = events[: config.events], events[config.events :]
+    say(
+        f"input: {len(measured):,} simulated events per repetition "
+        f"({sum(e.topic == 'bank.transfers' for e in measured):,} transfers), "
+        f"{len(warm):,} for warm-up; generated in {time.perf_counter() - started:.1f}s"
+    )
+    forms = {"record": 1, "batched": config.batch_size}
+    return Inputs(
+        events=measured,
+        warm={form: frame(as_records(warm), size) for form, size in forms.items()},
+        measured={form: frame(as_records(measured), size) for form, size in forms.items()},
+        shift_s=_DAY_S,
+    )
+
+
+def _git_revision() -> str:
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return found.stdout.strip()
+
+
+def _load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def quix_available() -> bool:
+    return importlib.util.find_spec("quixstreams") is not None
+
+
+def _settings_meta(settings: Settings) -> dict[str, Any]:
+    return {
+        "batch_max_events": settings.batch_max_events,
+        "batch_within_s": settings.batch_within_s,
+        "input_partitions": settings.input_partitions,
+        "output_partitions": settings.output_partitions,
+        "broker_session_timeout_s": settings.broker_session_timeout_s,
+        "processing_guarantee": settings.processing_guarantee,
+        "log_level": settings.log_level,
+    }
+
+
+async def run_benchmark(config: BenchConfig, say: Say) -> dict[str, Any]:
+    base = get_settings()
+    results: dict[str, Any] = {
+        "meta": {
+            "started": dt.datetime.fromtimestamp(config.started_at, dt.UTC).isoformat(),
+            "git_revision": _git_revision(),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "load_average_at_start": _load_average(),
+            },
+            "config": {
+                key: (str(value) if isinstance(value, Path) else value)
+                for key, value in asdict(config).items()
+            },
+            "batch_size": config.batch_size,
+            "settings": _settings_meta(base),
+        },
+        "throughput": {},
+    }
+    inputs = await asyncio.to_thread(generate_inputs, config, say)
+    if config.work_dir is None:
+        with tempfile.TemporaryDirectory(prefix="antifraud-bench-") as work:
+            await _run_sections(config, base, inputs, Path(work), results, say)
+    else:
+        await _run_sections(config, base, inputs, config.work_dir, results, say)
+    results["meta"]["seconds"] = time.time() - config.started_at
+    results["meta"]["load_average_at_end"] = _load_average()
+    results["summary"] = report.summary(results)
+    return results
+
+
+async def _in_env(
+    work: Path,
+    name: str,
+    base: Settings,
+    body: Callable[[Environment], Awaitable[None]],
+    retention_ms: int | None = None,
+) -> None:
+    env = Environment(work, name, base, retention_ms)
+    try:
+        await env.start()
+        await body(env)
+    finally:
+        env.stop()
+
+
+async def _run_sections(
+    config: BenchConfig,
+    base: Settings,
+    inputs: Inputs,
+    work: Path,
+    results: dict[str, Any],
+    say: Say,
+) -> None:
+    sections = set(config.sections)
+    reps = config.repetitions
+
+    async def throughput_of(
+        name: str,
+        form: str,
+        subject: Subject,
+        after: Callable[[Harness, Repetitions], Any] | None = None,
+    ) -> Any:
+        say(f"{name} [{form}] ...")
+        outcome: list[Any] = [None]
+
+        async def body(env: Environment) -> None:
+            found, extra = await measure_throughput(
+                env,
+                subject,
+                form,
+                inputs.warm[form],
+                inputs.measured[form],
+                reps,
+                say,
+                after,
+            )
+            results["throughput"][f"{name}/{form}"] = found.as_dict()
+            outcome[0] = (found, extra)
+
+        await _in_env(work, f"{name}-{form}", base, body)
+        return outcome[0]
+
+    # --- per-record input ----------------------------------------------------------------
+    if "limit" in sections or "bare" in sections:
+
+        async def bare_after(harness: Harness, _found: Repetitions) -> None:
+            if "bare" in sections:
+                reads = await measure_bare(harness.env, reps, say)
+                results["bare_consumer"] = {
+                    "reps": [
+                        {
+                            "messages": read.messages,
+                            "seconds": read.seconds,
+                            "messages_per_s": read.per_second,
+                        }
+                        for read in reads
+                    ]
+                }
+
+        await throughput_of(
+            "limit", "record", ModuleSubject("limit", "antifraud.bench.limit"), bare_after
+        )
+    if "floor" in sections:
+        await throughput_of(
+            "faust-floor",
+            "record",
+            ModuleSubject("faust-floor", "streams.bench_floor", ["worker", "--loglevel", "info"]),
+        )
+    if "pipeline" in sections or "latency" in sections:
+
+        async def latency_after(harness: Harness, measured: Repetitions) -> None:
+            if "latency" not in sections:
+                return
+            rates = [rep.per_second for rep in measured.reps if rep.completed]
+            found = summarize(rates) if rates else None
+            if found is None:
+                say("latency: no per-record throughput to base the loads on; skipped")
+                return
+            say(
+                f"latency at {', '.join(f'{load:.0%}' for load in config.loads)} "
+                f"of {found.median:,.0f} records/s ..."
+            )
+            loads = await measure_latency(
+                harness,
+                Background(inputs.events, inputs.shift_s),
+                found.median,
+                config.loads,
+                config.latency_seconds,
+                config.probe_every,
+                say,
+            )
+            results["latency"] = {
+                "basis": "pipeline-1w/record median",
+                "basis_records_per_s": found.median,
+                "probe_every": config.probe_every,
+                "loads": [load.as_dict() for load in loads],
+            }
+
+        await throughput_of(
+            "pipeline-1w", "record", WorkersSubject("pipeline-1w", 1), latency_after
+        )
+    if "scale" in sections:
+        await throughput_of("pipeline-2w", "record", WorkersSubject("pipeline-2w", 2))
+
+    # --- batched input -------------------------------------------------------------------
+    if "limit" in sections:
+        await throughput_of("limit", "batched", ModuleSubject("limit", "antifraud.bench.limit"))
+    if "pipeline" in sections:
+        await throughput_of("pipeline-1w", "batched", WorkersSubject("pipeline-1w", 1))
+    if "scale" in sections:
+        await throughput_of("pipeline-2w", "batched", WorkersSubject("pipeline-2w", 2))
+    if "quix" in sections:
+        if quix_available():
+            await throughput_of(
+                "quix-peer", "batched", ModuleSubject("quix-peer", "antifraud.bench.quix_peer")
+            )
+        else:
+            say("quix-peer: quixstreams is not installed; skipped")
+
+    # --- memory ----------------------------------------------------------------------------
+    if "memory" in sections:
+        await _memory(config, base, inputs, work, results, say)
+
+
+async def _memory(
+    config: BenchConfig,
+    base: Settings,
+    inputs: Inputs,
+    work: Path,
+    results: dict[str, Any],
+    say: Say,
+) -> None:
+    if config.memory_events is not None:
+        checkpoints: tuple[int, int] = config.memory_events
+    else:
+        found = report.throughput(results, "pipeline-1w/batched")
+        rate = found.median if found is not None else 2_000.0
+        checkpoints = report.nice_checkpoints(rate * config.memory_seconds)
+    say(f"memory: worker RSS at {checkpoints[0]:,} and {checkpoints[1]:,} events (batched) ...")
+
+    async def body(env: Environment) -> None:
+        subject = WorkersSubject("memory-1w", 1)
+        harness = Harness(env, subject, say)
+        try:
+            await harness.start()
+            await harness.warm_up(inputs.warm["batched"], 300.0)
+            await env.reset_state()
+            found = await measure_memory(
+                harness,
+                inputs.events,
+                inputs.shift_s,
+                checkpoints,
+                config.batch_size,
+                config.memory_chunk_events,
+                say,
+            )
+            results["memory"] = {
+                **found.as_dict(),
+                "checkpoints_requested": list(checkpoints),
+                "form": "batched",
+            }
+        finally:
+            await harness.stop()
+
+    # Bounded retention: the in-memory broker would otherwise hold every replayed event.
+    await _in_env(work, "memory", base, body, retention_ms=10 * 60 * 1000)
+
+
+def write_results(results: dict[str, Any], out_dir: Path, name: str) -> tuple[Path, Path]:
+    import orjson
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"{name}.json"
+    table_path = out_dir / f"{name}.md"
+    json_path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    meta = results.get("meta", {})
+    header = (
+        f"# Benchmark results ({meta.get('started', '?')}, revision {meta.get('git_revision', '?')})\n\n"
+        f"Machine: {meta.get('machine', {}).get('cpus', '?')} CPUs, load average at start "
+        f"{meta.get('machine', {}).get('load_average_at_start', '?')}, at end "
+        f"{meta.get('load_average_at_end', '?')}; run took {meta.get('seconds', 0):.0f} s. "
+        f"Medians over {meta.get('config', {}).get('repetitions', '?')} repetitions; "
+        "range = lowest–highest repetition; spread = range / median.\n\n"
+    )
+    table_path.write_text(header + report.markdown(results), encoding="utf-8")
+    return json_path, table_path
+
+
+def parse_sections(raw: Sequence[str]) -> tuple[str, ...]:
+    chosen = [part.strip() for item in raw for part in item.split(",") if part.strip()]
+    unknown = sorted(set(chosen) - set(SECTIONS))
+    if unknown:
+        raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+    return tuple(chosen) if chosen else SECTIONS

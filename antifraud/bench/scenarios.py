@@ -1,0 +1,689 @@
+"""The measurements: environments, consumers under test, and the phases that time them.
+
+Every scenario gets a fresh embedded broker and Redis. A consumer under test (the limit loop,
+the Faust floor, the real worker(s), the Quix peer) is started on empty topics and warmed up;
+then, per repetition, the state is reset, the pre-encoded input is produced as fast as the
+client allows, followed by one end marker per input partition. The repetition ends when every
+marker has come out on `antifraud.dlq`; throughput = records / (last marker seen - first
+message produced). CPU seconds of every process involved are read from /proc around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from antifraud.bench.inputs import (
+    PROBE_DURATION_S,
+    PROBE_RANGE,
+    Message,
+    SourceEvent,
+    frame,
+    marker_id,
+    markers,
+    probe_message,
+    replayed,
+)
+from antifraud.bench.kafka_io import BareRead, InputProducer, OutputWatcher, bare_consume
+from antifraud.bench.procs import ModuleProcess, cpu_seconds, rss_bytes
+from antifraud.bench.stats import latency_summary
+from antifraud.contracts import INPUT_TOPICS
+from antifraud.embedded import EmbeddedServer, free_port, start_kafka, start_redis
+from antifraud.lists import EntryType, ListEntry, ListName, official_entries
+from antifraud.redis_lists import RedisListStore
+from antifraud.runtime import Endpoints, WorkerProcess
+from antifraud.settings import Settings, settings_env
+from antifraud.topics import ensure_topics, topic_specs
+
+Say = Callable[[str], None]
+HOST = "127.0.0.1"
+_DEAD_LETTER_LOG = re.compile(r"dead letter from ([\w.]+)/(\d+)@")
+
+
+def probe_blocklist_entry(now: float) -> ListEntry:
+    return ListEntry(
+        ListName.BLOCK,
+        EntryType.PREFIX,
+        "+86" + PROBE_RANGE,
+        "benchmark",
+        "benchmark probe range",
+        now,
+    )
+
+
+class Environment:
+    """A fresh embedded broker and Redis with the topics created and the lists seeded."""
+
+    def __init__(self, root: Path, name: str, base: Settings, retention_ms: int | None) -> None:
+        self.root = root / name
+        self.name = name
+        self.base = base
+        self.retention_ms = retention_ms
+        self.servers: list[EmbeddedServer] = []
+        self.settings = base
+        self.run_id = f"{name}-{time.time_ns() % 10**9}"
+
+    async def start(self) -> None:
+        kafka = start_kafka(HOST, free_port(), self.root / "kafka")
+        self.servers.append(kafka)
+        redis_server = start_redis(HOST, free_port(), self.root / "redis")
+        self.servers.append(redis_server)
+        self.settings = self.base.model_copy(
+            update={
+                "kafka_bootstrap": kafka.url,
+                "redis_url": SecretStr(redis_server.url),
+                "data_dir": self.root,
+                "app_id": f"bench-{self.name}",
+            }
+        )
+        specs = [
+            type(spec)(spec.name, spec.partitions, self.retention_ms)
+            for spec in topic_specs(self.settings)
+        ]
+        await ensure_topics(kafka.url, specs)
+        await self.reset_state()
+
+    @property
+    def endpoints(self) -> Endpoints:
+        bootstrap, redis_url = self.settings.kafka_bootstrap, self.settings.redis_url
+        if bootstrap is None or redis_url is None:
+            raise RuntimeError(f"environment {self.name} is not started")
+        return Endpoints(bootstrap, redis_url.get_secret_value())
+
+    @property
+    def bootstrap(self) -> str:
+        return self.endpoints.kafka_bootstrap
+
+    def server_pids(self) -> dict[str, int]:
+        return {server.name: server.process.pid for server in self.servers}
+
+    async def reset_state(self) -> None:
+        """Empty Redis and seed the lists again, so every repetition starts from the same state."""
+        client = aioredis.Redis.from_url(self.endpoints.redis_url)
+        try:
+            await client.flushdb()
+            now = time.time()
+            await RedisListStore(client, self.settings.redis_prefix).add(
+                [*official_entries(now), probe_blocklist_entry(now)]
+            )
+        finally:
+            await client.aclose()
+
+    async def redis_memory(self) -> int:
+        client = aioredis.Redis.from_url(self.endpoints.redis_url)
+        try:
+            info = await client.info("memory")
+            return int(info.get("used_memory", 0))
+        finally:
+            await client.aclose()
+
+    def stop(self) -> None:
+        for server in reversed(self.servers):
+            server.stop()
+        self.servers.clear()
+
+
+class Subject(ABC):
+    """A consumer of the input topics under test, in its own process(es)."""
+
+    name: str
+
+    @abstractmethod
+    def start(self, env: Environment) -> None: ...
+
+    @abstractmethod
+    def pids(self) -> list[int]: ...
+
+    @abstractmethod
+    def alive(self) -> bool: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def wait_started(self, timeout_s: float) -> bool:
+        return self.alive()
+
+    def log_positions(self) -> list[int]:
+        return []
+
+    def partitions_since(self, positions: Sequence[int]) -> list[list[str]]:
+        """Per process: the input partitions it dead-lettered from since `positions`."""
+        return []
+
+    def describe_failure(self) -> str:
+        return ""
+
+
+class ModuleSubject(Subject):
+    """`python -m <module>` with the environment's settings (limit loop, Faust floor, Quix)."""
+
+    def __init__(self, name: str, module: str, args: Sequence[str] = ()) -> None:
+        self.name = name
+        self.module = module
+        self.args = list(args)
+        self.process: ModuleProcess | None = None
+
+    def start(self, env: Environment) -> None:
+        settings = env.settings.model_copy(
+            update={"worker_web_port": free_port(), "data_dir": env.root / self.name}
+        )
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = ModuleProcess(
+            self.module, self.args, settings_env(settings), env.root / f"{self.name}.log"
+        )
+
+    def pids(self) -> list[int]:
+        return [self.process.pid] if self.process is not None else []
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.alive()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def describe_failure(self) -> str:
+        return self.process.log_tail() if self.process is not None else ""
+
+
+class WorkersSubject(Subject):
+    """The real stream worker (`python -m streams worker`), one or more in one group."""
+
+    def __init__(self, name: str, count: int) -> None:
+        self.name = name
+        self.count = count
+        self.workers: list[WorkerProcess] = []
+
+    def start(self, env: Environment) -> None:
+        for index in range(self.count):
+            settings = env.settings.model_copy(
+                update={
+                    "data_dir": env.root / f"{self.name}-{index}",
+                    "worker_web_port": free_port(),
+                }
+            )
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self.workers.append(WorkerProcess(settings, env.endpoints, lambda line: None))
+
+    def wait_started(self, timeout_s: float) -> bool:
+        return all(worker.wait_ready(timeout_s) for worker in self.workers)
+
+    def pids(self) -> list[int]:
+        return [worker.process.pid for worker in self.workers]
+
+    def alive(self) -> bool:
+        return bool(self.workers) and all(w.process.poll() is None for w in self.workers)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def log_positions(self) -> list[int]:
+        return [_size(worker.log_path) for worker in self.workers]
+
+    def partitions_since(self, positions: Sequence[int]) -> list[list[str]]:
+        found: list[list[str]] = []
+        for worker, position in zip(self.workers, positions, strict=True):
+            with worker.log_path.open("rb") as log:
+                log.seek(position)
+                text = log.read().decode(errors="replace")
+            found.append(
+                sorted({f"{m.group(1)}/{m.group(2)}" for m in _DEAD_LETTER_LOG.finditer(text)})
+            )
+        return found
+
+    def describe_failure(self) -> str:
+        tails = []
+        for worker in self.workers:
+            with contextlib.suppress(OSError):
+                tails.append(worker.log_path.read_text(errors="replace")[-2000:])
+        return "\n---\n".join(tails)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+@dataclass(slots=True)
+class Phase:
+    """One timed production of input up to its end markers."""
+
+    records: int
+    messages: int
+    seconds: float
+    cpu_s: dict[str, float]
+    completed: bool
+    load_average: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "messages": self.messages,
+            "seconds": self.seconds,
+            "records_per_s": self.per_second,
+            "messages_per_s": self.messages / self.seconds if self.seconds > 0 else 0.0,
+            "cpu_s": self.cpu_s,
+            "cpu_us_per_record": {
+                name: seconds / self.records * 1e6 if self.records else 0.0
+                for name, seconds in self.cpu_s.items()
+            },
+            "completed": self.completed,
+            "load_average_1m": self.load_average,
+        }
+
+
+class Harness:
+    """The harness's side of one environment: a producer, an output watcher, the timings."""
+
+    def __init__(self, env: Environment, subject: Subject, say: Say) -> None:
+        self.env = env
+        self.subject = subject
+        self.say = say
+        self.producer = InputProducer(env.bootstrap)
+        self.watcher = OutputWatcher(env.bootstrap)
+        self._phase_no = 0
+
+    async def start(self, ready_timeout_s: float = 120.0) -> None:
+        await self.producer.start()
+        await self.watcher.start()
+        self.subject.start(self.env)
+        started = await asyncio.to_thread(self.subject.wait_started, ready_timeout_s)
+        if not started:
+            raise RuntimeError(
+                f"{self.subject.name} did not start:\n{self.subject.describe_failure()}"
+            )
+
+    async def stop(self) -> None:
+        try:
+            await asyncio.to_thread(self.subject.stop)
+        finally:
+            await self.watcher.stop()
+            await self.producer.stop()
+
+    def _cpu(self) -> dict[str, float]:
+        readings = {"subject": sum(cpu_seconds(pid) for pid in self.subject.pids())}
+        for name, pid in self.env.server_pids().items():
+            readings[name] = cpu_seconds(pid)
+        readings["harness"] = time.process_time()
+        return readings
+
+    async def phase(self, messages: Sequence[Message], timeout_s: float) -> Phase:
+        """Produce `messages` and one marker per partition; time until every marker is out."""
+        self._phase_no += 1
+        name = f"p{self._phase_no}"
+        partitions = self.env.settings.input_partitions
+        wanted = [
+            marker_id(self.env.run_id, name, topic, partition)
+            for topic in INPUT_TOPICS
+            for partition in range(partitions)
+        ]
+        cpu_before = self._cpu()
+        started = time.time()
+        await self.producer.send_all(messages)
+        await self.producer.send_all(markers(self.env.run_id, name, partitions))
+        completed = await self.watcher.wait_for(
+            lambda seen: all(marker in seen.markers for marker in wanted),
+            timeout_s,
+            self.subject.alive,
+        )
+        seen = self.watcher.seen.markers
+        ended = max((seen[m] for m in wanted if m in seen), default=time.time())
+        if not completed:
+            ended = time.time()
+        cpu_after = self._cpu()
+        return Phase(
+            records=sum(message.records for message in messages),
+            messages=len(messages),
+            seconds=ended - started,
+            cpu_s={name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after},
+            completed=completed,
+            load_average=os.getloadavg()[0],
+        )
+
+    async def warm_up(self, messages: Sequence[Message], timeout_s: float) -> list[list[str]]:
+        """Run a small phase until every consumer process has handled part of the input.
+
+        With two workers the group may still rebalance after both say they are ready, so the
+        warm-up repeats until each worker dead-lettered markers from some partitions.
+        """
+        assignment: list[list[str]] = []
+        for _attempt in range(6):
+            positions = self.subject.log_positions()
+            phase = await self.phase(messages, timeout_s)
+            if not phase.completed:
+                raise RuntimeError(
+                    f"{self.subject.name}: warm-up did not complete in {timeout_s:.0f}s\n"
+                    f"{self.subject.describe_failure()}"
+                )
+            assignment = self.subject.partitions_since(positions)
+            if all(assignment) or not positions:
+                return assignment
+            await asyncio.sleep(2.0)
+        return assignment
+
+
+@dataclass(slots=True)
+class Repetitions:
+    name: str
+    form: str
+    reps: list[Phase] = field(default_factory=list)
+    assignment: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "form": self.form,
+            "reps": [rep.as_dict() for rep in self.reps],
+            "assignment": self.assignment,
+            "notes": self.notes,
+        }
+
+
+def phase_timeout(records: int) -> float:
+    """Generous: a phase at 200 records/s still completes; a hung consumer fails in time."""
+    return max(90.0, records / 200.0)
+
+
+async def measure_throughput(
+    env: Environment,
+    subject: Subject,
+    form: str,
+    warm: Sequence[Message],
+    measured: Sequence[Message],
+    repetitions: int,
+    say: Say,
+    after: Callable[[Harness, Repetitions], Any] | None = None,
+) -> tuple[Repetitions, Any]:
+    """Start `subject` in `env`, warm it up, then time `repetitions` runs of `measured`."""
+    result = Repetitions(subject.name, form)
+    harness = Harness(env, subject, say)
+    extra: Any = None
+    try:
+        await harness.start()
+        result.assignment = await harness.warm_up(warm, phase_timeout(len(warm) * 100))
+        records = sum(message.records for message in measured)
+        for rep in range(repetitions):
+            await env.reset_state()
+            phase = await harness.phase(measured, phase_timeout(records))
+            if not phase.completed:
+                result.notes.append(f"repetition {rep + 1} did not complete")
+                say(f"  {subject.name}: repetition {rep + 1} did not complete")
+                break
+            result.reps.append(phase)
+            say(
+                f"  {subject.name} [{form}] rep {rep + 1}: {phase.per_second:,.0f} records/s "
+                f"({phase.records:,} in {phase.seconds:.1f}s, subject CPU "
+                f"{phase.cpu_s['subject'] / max(phase.records, 1) * 1e6:.0f} µs/record)"
+            )
+        if after is not None:
+            extra = await after(harness, result)
+    finally:
+        await harness.stop()
+    return result, extra
+
+
+async def measure_bare(env: Environment, repetitions: int, say: Say) -> list[BareRead]:
+    reads = []
+    for rep in range(repetitions):
+        read = await bare_consume(env.bootstrap)
+        say(f"  bare consumer rep {rep + 1}: {read.per_second:,.0f} messages/s ({read.messages:,})")
+        reads.append(read)
+    return reads
+
+
+# --- latency -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Background:
+    """Simulated records to pace, each with its event time (shifted for its replay epoch)."""
+
+    events: Sequence[SourceEvent]
+    shift_s: float
+
+    def stream(self, first_epoch: int) -> Iterator[tuple[Message, float]]:
+        epoch = first_epoch
+        while True:
+            for event in self.events:
+                value = replayed(event.topic, event.value, epoch, self.shift_s)
+                yield (
+                    Message(event.topic, event.key, orjson.dumps(value), 1),
+                    event.event_ts + epoch * self.shift_s,
+                )
+            epoch += 1
+
+
+@dataclass(slots=True)
+class LoadResult:
+    load: float
+    offered_per_s: float
+    achieved_per_s: float
+    seconds: float
+    probes_sent: int
+    latencies_s: list[float]
+    latencies_kafka_s: list[float]
+    completed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        observed = latency_summary(self.latencies_s, self.probes_sent - len(self.latencies_s))
+        stamped = latency_summary(
+            self.latencies_kafka_s, self.probes_sent - len(self.latencies_kafka_s)
+        )
+        return {
+            "load": self.load,
+            "offered_records_per_s": self.offered_per_s,
+            "achieved_records_per_s": self.achieved_per_s,
+            "seconds": self.seconds,
+            "probes_sent": self.probes_sent,
+            "latency": observed.as_dict(),
+            "latency_to_output_timestamp": stamped.as_dict(),
+            "completed": self.completed,
+        }
+
+
+async def paced_load(
+    harness: Harness,
+    background: Iterator[tuple[Message, float]],
+    rate: float,
+    duration_s: float,
+    probe_every: int,
+    probe_tag: str,
+    probe_start: int,
+    load: float,
+) -> LoadResult:
+    """Offer `rate` records/s for `duration_s`; every `probe_every`-th record is a probe."""
+    producer = harness.producer
+    probe_sent: dict[str, float] = {}
+    sent = 0
+    last_event_ts = 0.0
+    started = time.monotonic()
+    wall_started = time.time()
+    while True:
+        elapsed = time.monotonic() - started
+        if elapsed >= duration_s:
+            break
+        due = int(elapsed * rate) + 1 - sent
+        for _ in range(due):
+            if sent % probe_every == probe_every - 1:
+                index = probe_start + len(probe_sent)
+                probe_id, message = probe_message(
+                    probe_tag, index, (last_event_ts or time.time()) - PROBE_DURATION_S
+                )
+                probe_sent[probe_id] = await producer.send(message)
+            else:
+                message, last_event_ts = next(background)
+                await producer.send(message)
+            sent += 1
+        await asyncio.sleep(0.002)
+    await producer.flush()
+    offered_seconds = time.time() - wall_started
+    tail = await harness.phase([], phase_timeout(sent))
+    watcher = harness.watcher
+    await watcher.wait_for(
+        lambda seen: all(probe in seen.probes for probe in probe_sent), 10.0, harness.subject.alive
+    )
+    seen = watcher.seen.probes
+    latencies = [seen[p][0] - sent_ts for p, sent_ts in probe_sent.items() if p in seen]
+    stamped = [seen[p][1] - sent_ts for p, sent_ts in probe_sent.items() if p in seen]
+    return LoadResult(
+        load=load,
+        offered_per_s=rate,
+        achieved_per_s=sent / offered_seconds if offered_seconds > 0 else 0.0,
+        seconds=offered_seconds,
+        probes_sent=len(probe_sent),
+        latencies_s=latencies,
+        latencies_kafka_s=stamped,
+        completed=tail.completed,
+    )
+
+
+async def measure_latency(
+    harness: Harness,
+    background: Background,
+    throughput: float,
+    loads: Sequence[float],
+    duration_s: float,
+    probe_every: int,
+    say: Say,
+) -> list[LoadResult]:
+    results = []
+    stream = background.stream(first_epoch=100)
+    probe_tag = f"{time.time_ns() % 10**8:08d}"
+    probes = 0
+    for load in loads:
+        await harness.env.reset_state()
+        rate = max(load * throughput, 1.0)
+        result = await paced_load(
+            harness, stream, rate, duration_s, probe_every, probe_tag, probes, load
+        )
+        probes += result.probes_sent
+        summary = latency_summary(result.latencies_s, result.probes_sent - len(result.latencies_s))
+        say(
+            f"  latency at {load:.0%} ({rate:,.0f} records/s offered, "
+            f"{result.achieved_per_s:,.0f} achieved): p50 {summary.p50_ms:.0f} ms, "
+            f"p95 {summary.p95_ms:.0f} ms, p99 {summary.p99_ms:.0f} ms "
+            f"({summary.probes} probes, {summary.lost} lost)"
+        )
+        results.append(result)
+    return results
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class MemoryResult:
+    checkpoints: dict[int, int] = field(default_factory=dict)  # events -> worker RSS bytes
+    curve: list[tuple[int, int, float]] = field(default_factory=list)  # events, RSS, seconds
+    redis_bytes: dict[int, int] = field(default_factory=dict)
+    baseline_rss: int = 0
+    replay_note: str = ""
+    completed: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "baseline_rss_bytes": self.baseline_rss,
+            "checkpoints": {str(k): v for k, v in sorted(self.checkpoints.items())},
+            "redis_used_memory_bytes": {str(k): v for k, v in sorted(self.redis_bytes.items())},
+            "curve": [
+                {"events": events, "rss_bytes": rss, "seconds": seconds}
+                for events, rss, seconds in self.curve
+            ],
+            "replay": self.replay_note,
+            "completed": self.completed,
+        }
+
+
+async def measure_memory(
+    harness: Harness,
+    base: Sequence[SourceEvent],
+    shift_s: float,
+    checkpoints: Sequence[int],
+    batch_size: int,
+    chunk_events: int,
+    say: Say,
+) -> MemoryResult:
+    """Stream replays of `base` (new event ids, times moved by a day per replay) in chunks,
+    reading the worker's RSS after each chunk has come out and at each checkpoint."""
+    result = MemoryResult(
+        replay_note=(
+            f"a generated set of {len(base):,} events replayed with rewritten event ids "
+            f"(suffix ~rN) and times shifted by {shift_s / 3600:.0f} h per replay"
+        )
+    )
+    pids = harness.subject.pids()
+    result.baseline_rss = sum(rss_bytes(pid) for pid in pids)
+    target = max(checkpoints)
+    pending_checkpoints = sorted(checkpoints)
+    # Chunks small enough that every checkpoint falls on a chunk boundary's neighbourhood.
+    chunk_events = max(1_000, min(chunk_events, pending_checkpoints[0] // 5))
+    report_every = max(target // 10, chunk_events)
+
+    def chunks() -> Iterator[list[Message]]:
+        epoch = 1
+        records: list[tuple[str, bytes | None, Mapping[str, Any]]] = []
+        produced = 0
+        while produced < target:
+            for event in base:
+                records.append(
+                    (event.topic, event.key, replayed(event.topic, event.value, epoch, shift_s))
+                )
+                produced += 1
+                if len(records) >= chunk_events or produced >= target:
+                    yield frame(records, batch_size)
+                    records = []
+                    if produced >= target:
+                        return
+            epoch += 1
+
+    processed = 0
+    started = time.monotonic()
+    pending = chunks()
+    upcoming = asyncio.ensure_future(asyncio.to_thread(next, pending, None))
+    while True:
+        chunk = await upcoming
+        if chunk is None:
+            break
+        upcoming = asyncio.ensure_future(asyncio.to_thread(next, pending, None))
+        phase = await harness.phase(chunk, phase_timeout(chunk_events))
+        if not phase.completed:
+            result.completed = False
+            say(f"  memory: a chunk did not complete after {processed:,} events")
+            break
+        before = processed
+        processed += phase.records
+        rss = sum(rss_bytes(pid) for pid in pids)
+        result.curve.append((processed, rss, time.monotonic() - started))
+        while pending_checkpoints and processed >= pending_checkpoints[0]:
+            reached = pending_checkpoints.pop(0)
+            result.checkpoints[reached] = rss
+            result.redis_bytes[reached] = await harness.env.redis_memory()
+            say(f"  memory: checkpoint {reached:,}: worker RSS {rss / 2**20:,.0f} MiB")
+        if processed // report_every > before // report_every:
+            elapsed = time.monotonic() - started
+            say(
+                f"  memory: {processed:,} events in {elapsed:.0f}s "
+                f"({processed / elapsed:,.0f}/s), worker RSS {rss / 2**20:,.0f} MiB"
+            )
+    upcoming.cancel()
+    return result

@@ -1,0 +1,51 @@
+"""The "Faust floor" of the benchmark: a minimal agent doing trivial work per message.
+
+It consumes the input topics exactly as the real agent does (`take_events`, same batch size
+and wait) but only checks each value for a benchmark end marker, which it echoes to the DLQ
+topic in the dead-letter shape so the harness can tell when a partition has been consumed.
+What it costs per message is Faust's own machinery: the floor under the real worker.
+Run as its own process: `python -m streams.bench_floor worker` (settings from the environment).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from antifraud.bench.inputs import MARKER_PREFIX
+from antifraud.contracts import DLQ_TOPIC, INPUT_TOPICS
+from streams.app import app, settings
+
+input_topics = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
+dead_letters = app.topic(
+    DLQ_TOPIC, key_type=bytes, value_type=bytes, partitions=settings.output_partitions
+)
+
+
+@app.agent(input_topics)
+async def floor(stream: Any) -> None:
+    seen_bytes = 0
+    async for events in stream.take_events(settings.batch_max_events, settings.batch_within_s):
+        for event in events:
+            value = event.value or b""
+            seen_bytes += len(value)
+            if value.startswith(MARKER_PREFIX):
+                message = event.message
+                await dead_letters.send(
+                    value=orjson.dumps(
+                        {
+                            "reason": "benchmark end marker",
+                            "source": {
+                                "topic": message.topic,
+                                "partition": message.partition,
+                                "offset": message.offset,
+                            },
+                            "original_text": value.decode(),
+                        }
+                    )
+                )
+
+
+if __name__ == "__main__":
+    app.main()

@@ -1,0 +1,347 @@
+"""The benchmark harness's pure parts: statistics, input framing, markers, probes, the table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+
+from antifraud.bench import inputs, report
+from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
+from antifraud.bench.stats import latency_summary, median, percentile, ratio, summarize
+from antifraud.contracts import CALLS_TOPIC, DLQ_TOPIC, TRANSFERS_TOPIC, Rejection, SourcePosition
+from antifraud.decode import decode_value
+from antifraud.encode import dead_letter_json, task_json
+from antifraud.lists import EntryType, ListEntry, ListName, ListStatus
+from antifraud.memory_state import MemoryStateStore
+from antifraud.pipeline import InputMessage, Pipeline
+from antifraud.settings import Settings
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "fraction", "expected"),
+    [
+        ([5.0], 0.99, 5.0),
+        ([1.0, 2.0, 3.0, 4.0], 0.5, 2.5),
+        ([4.0, 1.0, 3.0, 2.0], 0.0, 1.0),
+        ([4.0, 1.0, 3.0, 2.0], 1.0, 4.0),
+        (list(map(float, range(101))), 0.99, 99.0),
+        ([10.0, 20.0], 0.95, 19.5),
+    ],
+)
+def test_percentile_interpolates_like_numpy(
+    values: list[float], fraction: float, expected: float
+) -> None:
+    assert percentile(values, fraction) == pytest.approx(expected)
+
+
+def test_percentile_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        percentile([1.0], 1.5)
+
+
+def test_summary_and_spread() -> None:
+    found = summarize([90.0, 100.0, 110.0])
+    assert (found.median, found.low, found.high, found.count) == (100.0, 90.0, 110.0, 3)
+    assert found.spread == pytest.approx(0.2)
+    assert median([3.0, 1.0, 2.0]) == 2.0
+
+
+def test_ratio_of_medians_with_the_widest_range() -> None:
+    found = ratio(summarize([60.0, 50.0, 70.0]), summarize([100.0, 80.0, 120.0]))
+    assert found.value == pytest.approx(0.6)
+    assert found.low == pytest.approx(50.0 / 120.0)
+    assert found.high == pytest.approx(70.0 / 80.0)
+    with pytest.raises(ValueError, match="positive"):
+        ratio(summarize([1.0]), summarize([0.0]))
+
+
+def test_latency_summary_in_ms_and_lost_probes_are_counted() -> None:
+    found = latency_summary([0.010] * 98 + [0.100, 0.200], lost=3)
+    assert found.p50_ms == pytest.approx(10.0)
+    assert found.max_ms == pytest.approx(200.0)
+    assert (found.probes, found.lost) == (100, 3)
+    empty = latency_summary([], lost=5)
+    assert math.isnan(empty.p99_ms) and empty.lost == 5
+
+
+# --- input framing, markers, replays, probes -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    topic: str
+    key: bytes | None
+    value: dict[str, Any]
+    event_ts: float
+
+
+CALL = {
+    "event_id": "CMCC-x-1",
+    "carrier": "CMCC",
+    "caller": "13800000001",
+    "callee": "13900000002",
+    "start_ts": "2024-03-04T08:00:00.250+08:00",
+    "duration_s": 30,
+}
+TRANSFER = {
+    "event_id": "ICBC-x-1",
+    "bank": "ICBC",
+    "payer_account": "6222000000000001",
+    "payer_phone": "13900000002",
+    "payee_account": "6222000000000002",
+    "payee_bank": "ABC",
+    "amount": "100.00",
+    "channel": "mobile",
+    "ts": 1709510400.5,
+}
+
+
+def test_per_record_framing_keeps_keys_and_one_record_per_message() -> None:
+    messages = inputs.frame(
+        [(CALLS_TOPIC, b"139", CALL), (TRANSFERS_TOPIC, b"139", TRANSFER)], batch_size=1
+    )
+    assert [(m.topic, m.key, m.records) for m in messages] == [
+        (CALLS_TOPIC, b"139", 1),
+        (TRANSFERS_TOPIC, b"139", 1),
+    ]
+    assert orjson.loads(messages[0].value) == CALL
+
+
+def test_batched_framing_is_keyless_arrays_of_one_topic() -> None:
+    records = [(CALLS_TOPIC, b"k", CALL)] * 5 + [(TRANSFERS_TOPIC, b"k", TRANSFER)] * 2
+    messages = inputs.frame(records, batch_size=2)
+    assert [(m.topic, m.records) for m in messages] == [
+        (CALLS_TOPIC, 2),
+        (CALLS_TOPIC, 2),
+        (TRANSFERS_TOPIC, 2),
+        (CALLS_TOPIC, 1),
+    ]
+    assert all(m.key is None for m in messages)
+    assert sum(m.records for m in messages) == 7
+    for message in messages:
+        decoded = decode_value(message.topic, message.value, SourcePosition(message.topic, 0, 0))
+        assert not decoded.rejections and len(decoded.records) == message.records
+    with pytest.raises(ValueError, match="at least 1"):
+        inputs.frame(records, batch_size=0)
+
+
+def test_a_marker_is_rejected_and_recognized_on_the_dead_letter_topic() -> None:
+    markers = inputs.markers("run", "p1", partitions=4)
+    assert len(markers) == 8 and {m.partition for m in markers} == {0, 1, 2, 3}
+    marker = markers[5]
+    source = SourcePosition(marker.topic, 1, 77)
+    decoded = decode_value(marker.topic, marker.value, source)
+    assert not decoded.records and len(decoded.rejections) == 1
+    letter = dead_letter_json(decoded.rejections[0], 0.0)
+    assert inputs.marker_of(letter) == inputs.marker_id("run", "p1", TRANSFERS_TOPIC, 1)
+    ordinary = dead_letter_json(Rejection("bad", b"{}", source), 0.0)
+    assert inputs.marker_of(ordinary) is None
+    assert inputs.marker_of(b"not json") is None
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        (1709510400.5, 1709596800.5),
+        (1709510400, 1709596800),
+        ("2024-03-04T08:00:00.250+08:00", "2024-03-05T08:00:00.250+08:00"),
+        ("2024-03-04T00:00:00Z", "2024-03-05T00:00:00Z"),
+        ("2024-03-04T00:00:00+00:00", "2024-03-05T00:00:00+00:00"),
+    ],
+)
+def test_shift_time_keeps_the_delivered_form(original: Any, expected: Any) -> None:
+    assert inputs.shift_time(original, 86_400.0) == expected
+
+
+def test_replays_get_new_ids_and_shifted_times_and_still_decode() -> None:
+    assert inputs.replayed(CALLS_TOPIC, CALL, 0, 86_400.0) == CALL
+    call = inputs.replayed(CALLS_TOPIC, CALL, 2, 86_400.0)
+    transfer = inputs.replayed(TRANSFERS_TOPIC, TRANSFER, 2, 86_400.0)
+    assert call["event_id"] == "CMCC-x-1~r2" and transfer["event_id"] == "ICBC-x-1~r2"
+    assert call["start_ts"] == "2024-03-06T08:00:00.250+08:00"
+    assert transfer["ts"] == TRANSFER["ts"] + 2 * 86_400.0  # type: ignore[operator]
+    events = [Event(CALLS_TOPIC, b"k", CALL, 0.0), Event(TRANSFERS_TOPIC, b"k", TRANSFER, 0.0)]
+    replayed = list(inputs.replay(events, [1, 2], 86_400.0))
+    assert len({value["event_id"] for _, _, value in replayed}) == 4
+    for topic, _, value in replayed:
+        source = SourcePosition(topic, 0, 0)
+        assert decode_value(topic, orjson.dumps(value), source).records
+
+
+def test_probes_are_unique_valid_calls_and_found_in_tasks() -> None:
+    probes = [inputs.probe_record("tag", index, 1709510400.0) for index in range(2000)]
+    assert len({p["caller"] for p in probes}) == len({p["callee"] for p in probes}) == 2000
+    for probe in probes[:50]:
+        decoded = decode_value(CALLS_TOPIC, orjson.dumps(probe), SourcePosition(CALLS_TOPIC, 0, 0))
+        assert len(decoded.records) == 1
+    probe_id, message = inputs.probe_message("tag", 7, 1709510400.0)
+    assert probe_id == "PROBE-tag-0000007" and message.key == b"13900055433"
+    task = orjson.dumps({"source_event_ids": ["CMCC-1", probe_id]})
+    assert inputs.probe_ids(task) == [probe_id]
+    assert inputs.probe_ids(b"{") == []
+    with pytest.raises(ValueError, match="probe index"):
+        inputs.probe_record("tag", 1_000_000, 0.0)
+
+
+class ProbeRangeBlocked:
+    """The lists as the benchmark seeds them: the probe range is blocklisted."""
+
+    async def check(
+        self, numbers: Collection[str], accounts: Collection[str], now: float
+    ) -> tuple[dict[str, ListStatus], dict[str, ListStatus]]:
+        entry = ListEntry(
+            ListName.BLOCK, EntryType.PREFIX, "+86" + inputs.PROBE_RANGE, "bench", "probe", 0.0
+        )
+        return {n: ListStatus(blocked=entry) for n in numbers if n.startswith(entry.value)}, {}
+
+
+async def test_a_probe_opens_a_task_that_names_it() -> None:
+    settings = Settings()
+    pipeline = Pipeline(MemoryStateStore(settings), ProbeRangeBlocked(), settings)
+    probe_id, message = inputs.probe_message("t", 1, 1709510400.0)
+    result = await pipeline.process(
+        [InputMessage(CALLS_TOPIC, message.value, SourcePosition(CALLS_TOPIC, 0, 0))]
+    )
+    assert len(result.tasks) == 1
+    assert inputs.probe_ids(task_json(result.tasks[0])) == [probe_id]
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def _reps(*rates: float, cpu_us: float = 100.0) -> dict[str, Any]:
+    return {
+        "reps": [
+            {"records_per_s": rate, "completed": True, "cpu_us_per_record": {"subject": cpu_us}}
+            for rate in rates
+        ]
+    }
+
+
+RESULTS: dict[str, Any] = {
+    "meta": {"batch_size": 100},
+    "bare_consumer": {"reps": [{"messages_per_s": 400_000.0}] * 3},
+    "throughput": {
+        "limit/batched": _reps(10_000, 11_000, 9_000, cpu_us=80),
+        "pipeline-1w/batched": _reps(7_000, 6_500, 7_500, cpu_us=120),
+        "pipeline-2w/batched": _reps(11_000, 10_000, 12_000),
+        "quix-peer/batched": _reps(6_000, 6_000, 6_000),
+        "faust-floor/record": _reps(6_000, 6_000, 6_000),
+        "pipeline-1w/record": _reps(4_000, 4_000, 4_000),
+        "pipeline-2w/record": {"reps": [{"records_per_s": 1.0, "completed": False}]},
+    },
+    "latency": {
+        "loads": [
+            {
+                "load": 0.5,
+                "offered_records_per_s": 2000.0,
+                "latency": {
+                    "p50_ms": 20,
+                    "p95_ms": 40,
+                    "p99_ms": 55,
+                    "max_ms": 70,
+                    "probes": 300,
+                    "lost": 0,
+                },
+            },
+            {
+                "load": 0.8,
+                "offered_records_per_s": 3200.0,
+                "latency": {
+                    "p50_ms": 90,
+                    "p95_ms": 400,
+                    "p99_ms": 600,
+                    "max_ms": 900,
+                    "probes": 500,
+                    "lost": 1,
+                },
+            },
+        ]
+    },
+    "memory": {"checkpoints": {"1000000": 200 * 2**20, "5000000": 210 * 2**20}},
+}
+
+
+def test_target_checks_on_medians() -> None:
+    checks = {check.name: check for check in report.target_checks(RESULTS)}
+    limit = checks["batched: pipeline / limit"]
+    assert limit.value == pytest.approx(0.7) and limit.met is True
+    assert limit.cpu_ratio == pytest.approx(80 / 120)
+    assert checks["batched: pipeline / Quix peer"].met is True
+    assert checks["per-record: pipeline / Faust floor"].met is False
+    assert checks["batched: 2 workers / 1 worker"].met is False  # 11k / 7k = 1.57
+    assert checks["per-record: 2 workers / 1 worker"].met is None  # no completed repetition
+    assert checks["p99 latency at 50% load"].met is True
+    assert checks["p99 latency at 80% load"].met is False
+    memory = checks["worker RSS 5M / 1M events"]
+    assert memory.value == pytest.approx(1.05) and memory.met is True and not memory.note
+
+
+def test_markdown_table_names_every_figure_and_target() -> None:
+    table = report.markdown(RESULTS)
+    assert "| 1 bare consumer" in table and "400,000" in table
+    assert "batched ×100" in table
+    assert "55 / " not in table and "20 / 40 / 55" in table
+    assert table.count("**met**") == 4 and table.count("**missed**") == 3
+    assert "not measured" in table
+    summary = report.summary(RESULTS)
+    assert summary["records_per_s"]["pipeline-1w/batched"]["median"] == 7_000
+    assert len(summary["targets"]) == 8
+
+
+def test_empty_results_give_a_table_of_unmeasured_targets() -> None:
+    table = report.markdown({})
+    assert table.count("not measured") == 8
+
+
+@pytest.mark.parametrize(
+    ("affordable", "expected"),
+    [
+        (6_000_000, (1_000_000, 5_000_000)),
+        (4_999_999, (500_000, 2_500_000)),
+        (300_000, (50_000, 250_000)),
+        (120_000, (20_000, 100_000)),
+        (10, (1_000, 5_000)),
+    ],
+)
+def test_memory_checkpoints_fit_the_allowance(affordable: float, expected: tuple[int, int]) -> None:
+    assert report.nice_checkpoints(affordable) == expected
+
+
+# --- profile summaries --------------------------------------------------------------------------
+
+
+def test_collapsed_stacks_are_summarized_by_function_and_area() -> None:
+    lines = [
+        "run (/v/site-packages/faust/agents.py:10);process (/work/main/antifraud/pipeline.py:5);"
+        "execute (/v/site-packages/redis/asyncio/client.py:9) 6",
+        "run (/v/site-packages/faust/agents.py:10);process (/work/main/antifraud/pipeline.py:5) 3",
+        "run (/v/site-packages/faust/agents.py:10) 1",
+        "",
+        "garbage",
+    ]
+    summary = summarize_collapsed(lines)
+    assert summary.samples == 10
+    assert dict(summary.self_by_area) == {"redis-py": 6, "antifraud.pipeline": 3, "faust": 1}
+    assert dict(summary.inclusive_by_area)["faust"] == 10
+    assert summary.self_top[0] == ("execute (redis/asyncio/client.py)", 6)
+    rendered = summary.render("Profile")
+    assert "| 60.0% | 6 | redis-py |" in rendered
+
+
+def test_frame_parsing_and_areas() -> None:
+    frame = parse_frame("take_events (/v/site-packages/faust/streams.py:456)")
+    assert frame.function == "take_events" and frame.path.endswith("faust/streams.py")
+    assert area_of("/work/main/antifraud/redis_state.py") == "antifraud.redis_state"
+    assert area_of("/usr/lib/python3.11/asyncio/events.py") == "asyncio"
+    assert area_of("<frozen importlib>") == "other"
+    assert DLQ_TOPIC == "antifraud.dlq"
