@@ -15,6 +15,7 @@ import typer
 from antifraud.embedded import PortInUseError, StartupError
 from antifraud.desk.cli import desk_app
 from antifraud.lists_cli import lists_app
+from antifraud.simulate.cli import app as simulate_app
 from antifraud.runtime import DeskProcess, WorkerProcess
 from antifraud.settings import get_settings, settings_env
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(lists_app, name="lists")
 app.add_typer(desk_app, name="desk")
+app.add_typer(simulate_app, name="simulate")
 
 
 def _say(line: str) -> None:
@@ -39,8 +41,8 @@ def up(
     demo: Annotated[
         bool, typer.Option(help="Feed the pipeline with simulated city traffic.")
     ] = False,
-    demo_rate: Annotated[float, typer.Option(help="Demo events per second.")] = 200.0,
-    demo_speedup: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 60.0,
+    demo_rate: Annotated[float, typer.Option(help="Demo events per second.")] = 500.0,
+    demo_speedup: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 300.0,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for the worker.")] = 120.0,
 ) -> None:
     """Start everything (embedded broker and Redis unless KAFKA_BOOTSTRAP / REDIS_URL are set)."""
@@ -119,8 +121,11 @@ async def _while_worker_runs(
 async def _feed_demo(bootstrap: str, rate: float, speedup: float) -> None:
     from antifraud.simulate import SimConfig, stream_to_kafka
 
-    _say(f"Demo     streaming simulated traffic at up to {rate:.0f} events/s")
-    sent = await stream_to_kafka(bootstrap, SimConfig(), rate=rate, speedup=speedup)
+    _say(
+        f"Demo     streaming a simulated city (fraud more frequent than in life) at up to "
+        f"{rate:.0f} events/s, {speedup:g}x real time"
+    )
+    sent = await stream_to_kafka(bootstrap, SimConfig.demo(), rate=rate, speedup=speedup)
     _say(f"Demo     finished: {sent} events sent")
 
 

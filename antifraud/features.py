@@ -44,6 +44,8 @@ TRANSFER_CONTEXT_FEATURES: tuple[str, ...] = (
     "amount_to_payer_mean_7d",
     "amount_to_payer_mean_30d",
     "payer_amount_std_30d",
+    "payer_max_amount_30d",
+    "amount_zscore_30d",
     *(f"payee_transfers_{days}d_delayed" for days in WINDOW_DAYS),
     *(f"payee_fraud_rate_{days}d_delayed" for days in WINDOW_DAYS),
 )
@@ -142,6 +144,25 @@ def fan_in(payers_last_paid: dict[str, float], at_ts: float, window_s: float) ->
     return sum(1 for paid_ts in payers_last_paid.values() if at_ts - window_s <= paid_ts <= at_ts)
 
 
+def fan_in_at(
+    stored_last_paid: dict[str, float],
+    batch_payments: dict[str, list[float]],
+    at_ts: float,
+    window_s: float,
+) -> int:
+    """Distinct payers within the window ending at `at_ts`, from the state (each payer's
+    latest payment) and every payment of the batch, so a later payment in the same batch
+    never hides an earlier one (no look-ahead)."""
+    low = at_ts - window_s
+    payers = {payer for payer, paid_ts in stored_last_paid.items() if low <= paid_ts <= at_ts}
+    payers.update(
+        payer
+        for payer, times in batch_payments.items()
+        if any(low <= paid_ts <= at_ts for paid_ts in times)
+    )
+    return len(payers)
+
+
 def linked_contacts(
     transfer: TransferEvidence, contacts: Iterable[CallEvidence], lookback_s: float
 ) -> list[CallEvidence]:
@@ -156,18 +177,25 @@ def linked_contacts(
 class AmountHistory:
     """A payer's transfers sorted by time, with prefix sums for O(log n) window statistics."""
 
-    __slots__ = ("_prefix", "_prefix_sq", "_times")
+    __slots__ = ("_amounts", "_prefix", "_prefix_sq", "_times")
 
     def __init__(self, transfers: Iterable[AmountObservation]) -> None:
         unique = {item.event_id: item for item in transfers}
         ordered = sorted(unique.values(), key=lambda item: (item.ts, item.event_id))
         self._times = [item.ts for item in ordered]
+        self._amounts = [item.amount_fen / 100.0 for item in ordered]
         self._prefix = [0.0]
         self._prefix_sq = [0.0]
         for item in ordered:
             amount_cny = item.amount_fen / 100.0
             self._prefix.append(self._prefix[-1] + amount_cny)
             self._prefix_sq.append(self._prefix_sq[-1] + amount_cny * amount_cny)
+
+    def largest(self, at_ts: float, window_s: float) -> float:
+        """The largest amount (CNY) in (at_ts - window_s, at_ts]; 0 when there is none."""
+        end = bisect_right(self._times, at_ts)
+        start = bisect_right(self._times, at_ts - window_s)
+        return max(self._amounts[start:end], default=0.0)
 
     def stats(self, at_ts: float, window_s: float) -> tuple[int, float, float]:
         """(count, mean CNY, sample std CNY) of the transfers in (at_ts - window_s, at_ts]."""
@@ -238,6 +266,8 @@ def transfer_context(
         amount_cny / means[7] if means[7] > 0 else 1.0,
         amount_cny / means[30] if means[30] > 0 else 1.0,
         payer_stats[-1][2],
+        payer.largest(ts, WINDOW_DAYS[-1] * _DAY),
+        (amount_cny - means[30]) / (payer_stats[-1][2] + 1.0),
         *(float(count) for count in received),
         *rates,
     )

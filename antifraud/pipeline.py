@@ -39,7 +39,7 @@ from antifraud.features import (
     CallHistory,
     DelayedCounts,
     caller_row,
-    fan_in,
+    fan_in_at,
     linked_contacts,
     transfer_context,
     transfer_row,
@@ -401,9 +401,7 @@ class Pipeline:
     ) -> tuple[dict[str, list[TransferEvidence]], dict[str, tuple[float, ...]]]:
         """Evidence per payer phone, and each transfer's point-in-time history features."""
         settings = self.settings
-        payers: dict[str, dict[str, float]] = defaultdict(dict)
-        for payee, known in behaviour.payee_payers.items():
-            payers[payee].update(known)
+        batch_payments: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         first_paid = dict(behaviour.first_paid)
         amounts: dict[str, list[AmountObservation]] = defaultdict(list)
         for payer, stored in behaviour.payer_amounts.items():
@@ -412,12 +410,10 @@ class Pipeline:
         for payee, stored_received in behaviour.payee_received.items():
             received[payee].update(stored_received)
         for transfer in transfers:
-            seen = payers[transfer.payee_account]
-            seen[transfer.payer_account] = max(
-                seen.get(transfer.payer_account, transfer.ts), transfer.ts
-            )
-            update.payee_payers.setdefault(transfer.payee_account, {})[transfer.payer_account] = (
-                seen[transfer.payer_account]
+            batch_payments[transfer.payee_account][transfer.payer_account].append(transfer.ts)
+            latest = update.payee_payers.setdefault(transfer.payee_account, {})
+            latest[transfer.payer_account] = max(
+                latest.get(transfer.payer_account, transfer.ts), transfer.ts
             )
             pair = (transfer.payer_account, transfer.payee_account)
             first_paid[pair] = update.first_paid[pair] = min(
@@ -461,8 +457,11 @@ class Pipeline:
                     channel=transfer.channel,
                     ts=transfer.ts,
                     new_payee=first_paid_ts >= transfer.ts - settings.new_payee_window_s,
-                    payee_fan_in_24h=fan_in(
-                        payers[transfer.payee_account], transfer.ts, settings.fan_in_window_s
+                    payee_fan_in_24h=fan_in_at(
+                        behaviour.payee_payers.get(transfer.payee_account, {}),
+                        batch_payments[transfer.payee_account],
+                        transfer.ts,
+                        settings.fan_in_window_s,
                     ),
                     payee_blocklisted=status is not None and status.blocked is not None,
                     payee_allowlisted=status is not None and status.allowed is not None,

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -155,7 +156,8 @@ def summarize_collapsed(lines: Iterable[str], top: int = 30) -> ProfileSummary:
 
 
 def _py_spy() -> str:
-    found = shutil.which("py-spy")
+    beside = Path(sys.executable).parent / "py-spy"  # an environment not on PATH
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
     if found is None:
         raise RuntimeError("py-spy is not installed (pip install py-spy)")
     return found

@@ -38,7 +38,7 @@ class _Pointers:
 class ModelRefresher:
     """Keeps a pipeline's `ModelSet` in step with the registry's ACTIVE and SHADOW files."""
 
-    def __init__(self, registry: Registry, pipeline: Pipeline) -> None:
+    def __init__(self, registry: Registry, pipeline: Pipeline | _Holder) -> None:
         self.registry = registry
         self.pipeline = pipeline
         self._seen: dict[str, _Pointers] = {}
@@ -138,3 +138,16 @@ def read_shadow_log(folder: Path) -> list[dict[str, object]]:
     for path in sorted(folder.glob("shadow-*.jsonl")):
         rows.extend(orjson.loads(line) for line in path.read_bytes().splitlines() if line)
     return rows
+
+
+def active_models(registry: Registry) -> ModelSet:
+    """The champions named by the registry (defaults where none is active), for replays."""
+    refresher = ModelRefresher(registry, _Holder())
+    refresher.refresh()
+    return refresher.pipeline.models
+
+
+class _Holder:
+    """Stands in for a pipeline when only the models are wanted."""
+
+    models: ModelSet = ModelSet()
