@@ -46,10 +46,10 @@ settings = Settings()
 registry = Registry(models_dir(settings))
 config = SimConfig(
     seed=21,
-    population=1_500 if SMALL else 10_000,
-    days=1.5 if SMALL else 4.0,
-    victims_per_million_day=20_000.0 if SMALL else 3_000.0,
-    fraud_calls_per_1000_day=100.0 if SMALL else 40.0,
+    population=500 if SMALL else 10_000,
+    days=1.0 if SMALL else 4.0,
+    victims_per_million_day=60_000.0 if SMALL else 3_000.0,
+    fraud_calls_per_1000_day=300.0 if SMALL else 40.0,
 )
 config
 
@@ -60,7 +60,7 @@ config
 
 # %%
 inputs = simulator_inputs(config, settings.label_delay_s)
-trained = await training.train_from_simulator(config, settings, inputs=inputs)  # noqa: F704
+trained = await training.train_from_simulator(config, settings, inputs=inputs, quick=SMALL)  # noqa: F704
 {name: model.metrics for name, model in (("caller", trained.caller), ("transfer", trained.transfer))}
 
 # %% [markdown]
@@ -115,7 +115,7 @@ for model, table in ((trained.caller, live.calls), (trained.transfer, live.trans
         table.matrix[newest],
         labels[newest],
         scoring="average_precision",
-        n_repeats=3,
+        n_repeats=2 if SMALL else 5,
         random_state=0,
     )
     order = np.argsort(-result.importances_mean)[:8]

@@ -50,7 +50,7 @@ def run(
     repetitions: Annotated[int, typer.Option(min=1, help="Repetitions per measurement.")] = 3,
     events: Annotated[
         int, typer.Option(min=1000, help="Simulated events per repetition (both input forms).")
-    ] = 15_000,
+    ] = 10_000,
     batch_size: Annotated[int, typer.Option(min=2, help="Records per batched message.")] = 100,
     latency_seconds: Annotated[float, typer.Option(help="Paced seconds per offered load.")] = 12.0,
     memory_events: Annotated[
@@ -68,6 +68,10 @@ def run(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    deadline: Annotated[
+        float,
+        typer.Option(help="Seconds: skip (and say so) what would not finish in time; 0 = none."),
+    ] = 570.0,
     work_dir: Annotated[
         Path | None, typer.Option(help="Keep servers' data and logs here (default: temporary).")
     ] = None,
@@ -90,6 +94,7 @@ def run(
         memory_events=_memory_events(memory_events),
         memory_seconds=memory_seconds,
         sections=sections,
+        deadline_s=deadline or None,
         started_at=time.time(),
     )
     results = asyncio.run(run_benchmark(config, _say))

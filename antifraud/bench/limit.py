@@ -12,15 +12,35 @@ import logging
 import signal
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from antifraud.bench.wiring import worker_pipeline
 from antifraud.contracts import INPUT_TOPICS, SourcePosition
-from antifraud.pipeline import InputMessage, Pipeline
-from antifraud.redis_lists import RedisListStore
-from antifraud.redis_state import RedisStateStore
+from antifraud.pipeline import InputMessage
 from antifraud.route import BatchRouter
 from antifraud.settings import Settings, get_settings
+
+
+async def take(consumer: AIOKafkaConsumer, max_records: int, within_s: float) -> list[Any]:
+    """Up to `max_records` messages, waiting at most `within_s` after the first one arrived:
+    the batching of the worker's `stream.take_events(max, within)`, without Faust."""
+    loop = asyncio.get_running_loop()
+    taken: list[Any] = []
+    deadline: float | None = None
+    while len(taken) < max_records:
+        wait_s = within_s if deadline is None else deadline - loop.time()
+        if wait_s <= 0:
+            break
+        batches = await consumer.getmany(
+            timeout_ms=max(int(wait_s * 1000), 1), max_records=max_records - len(taken)
+        )
+        fetched = [record for records in batches.values() for record in records]
+        if not fetched and deadline is None:
+            break  # idle: nothing arrived within the wait
+        if fetched and deadline is None:
+            deadline = loop.time() + within_s
+        taken += fetched
+    return taken
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
@@ -40,47 +60,37 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         max_partition_fetch_bytes=8 << 20,
     )
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1)
-    client = aioredis.Redis.from_url(
-        settings.redis_url.get_secret_value(), socket_timeout=5.0, socket_connect_timeout=2.0
-    )
 
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
         return await producer.send(topic, value=value, key=key)
 
-    pipeline = Pipeline(
-        RedisStateStore(client, settings), RedisListStore(client, settings.redis_prefix), settings
-    )
-    router = BatchRouter(pipeline, send, retry_max_s=settings.redis_retry_max_s)
+    router = BatchRouter(worker_pipeline(settings), send, retry_max_s=settings.redis_retry_max_s)
     await producer.start()
     await consumer.start()
     logging.getLogger("antifraud.bench").warning("limit loop started")
     try:
         while not stop.is_set():
-            batches = await consumer.getmany(
-                timeout_ms=int(settings.batch_within_s * 1000),
-                max_records=settings.batch_max_events,
-            )
-            messages = [
-                InputMessage(
-                    record.topic,
-                    record.value,
-                    SourcePosition(
-                        record.topic,
-                        record.partition,
-                        record.offset,
-                        record.key,
-                        record.timestamp / 1000.0,
-                    ),
+            records = await take(consumer, settings.batch_max_events, settings.batch_within_s)
+            if records:
+                await router.handle(
+                    [
+                        InputMessage(
+                            record.topic,
+                            record.value,
+                            SourcePosition(
+                                record.topic,
+                                record.partition,
+                                record.offset,
+                                record.key,
+                                record.timestamp / 1000.0,
+                            ),
+                        )
+                        for record in records
+                    ]
                 )
-                for records in batches.values()
-                for record in records
-            ]
-            if messages:
-                await router.handle(messages)
     finally:
         await consumer.stop()
         await producer.stop()
-        await client.aclose()
 
 
 async def _main() -> None:

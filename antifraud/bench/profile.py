@@ -45,10 +45,12 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("quixstreams", "/quixstreams/"),
     ("confluent-kafka", "/confluent_kafka/"),
     ("phonenumbers", "/phonenumbers/"),
+    ("scikit-learn", "/sklearn/"),
     ("numpy", "/numpy/"),
     ("orjson", "orjson"),
     ("asyncio", "/asyncio/"),
     ("logging", "/logging/"),
+    ("click", "/click/"),
 )
 
 
@@ -67,13 +69,16 @@ def subject_named(name: str) -> Subject:
 
 
 def area_of(path: str) -> str:
-    if "/antifraud/" in path or path.startswith("antifraud/"):
-        module = path.rsplit("/antifraud/", 1)[-1].removeprefix("antifraud/")
+    """The library (or our module) a frame's file belongs to; py-spy gives paths relative to
+    the import root (`redis/asyncio/client.py`) or absolute ones."""
+    rooted = "/" + path.lstrip("/")
+    if "/antifraud/" in rooted:
+        module = rooted.rsplit("/antifraud/", 1)[-1]
         return "antifraud." + module.removesuffix(".py").replace("/", ".")
-    if "/streams/" in path:
+    if "/streams/" in rooted:
         return "streams"
     for area, marker in AREAS:
-        if marker in path:
+        if marker in rooted:
             return area
     return "other"
 

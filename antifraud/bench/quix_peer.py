@@ -1,10 +1,11 @@
 """Figure 6, the peer: the same decode -> features -> score -> decide code (`Pipeline`, Redis
 state) as a minimal Quix Streams application, on the same broker and input.
 
-Quix Streams processes one Kafka message at a time and is synchronous, so each message (a
-batch of ~100 records on batched input) goes through `Pipeline.process` on an event loop owned
-by this process; the outputs leave through Quix's own producer (`to_topic`). Run as its own
-process: `python -m antifraud.bench.quix_peer` (settings from the environment).
+The pipeline is wired as the worker wires it (`antifraud.bench.wiring`). Quix Streams processes
+one Kafka message at a time and is synchronous, so each message (a batch of ~100 records on
+batched input) goes through `Pipeline.process` on an event loop owned by this process; the
+outputs leave through Quix's own producer (`to_topic`). Run as its own process:
+`python -m antifraud.bench.quix_peer` (settings from the environment).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import asyncio
 import logging
 from typing import Any
 
-import redis.asyncio as aioredis
 from quixstreams import Application, message_context
 from quixstreams.models import Topic
 from quixstreams.models.serializers import SerializationContext
 from quixstreams.models.serializers.simple_types import BytesSerializer
 
+from antifraud.bench.wiring import worker_pipeline
 from antifraud.contracts import (
     DISSUASION_TOPIC,
     DLQ_TOPIC,
@@ -27,9 +28,7 @@ from antifraud.contracts import (
     SourcePosition,
 )
 from antifraud.encode import dead_letter_json, request_json, task_json
-from antifraud.pipeline import InputMessage, Pipeline
-from antifraud.redis_lists import RedisListStore
-from antifraud.redis_state import RedisStateStore
+from antifraud.pipeline import InputMessage
 from antifraud.settings import Settings, get_settings
 
 Output = tuple[str, bytes | None, bytes]  # topic, key, value
@@ -47,12 +46,7 @@ def build(settings: Settings) -> Application:
     if settings.kafka_bootstrap is None or settings.redis_url is None:
         raise SystemExit("the Quix peer needs KAFKA_BOOTSTRAP and REDIS_URL")
     loop = asyncio.new_event_loop()
-    client = aioredis.Redis.from_url(
-        settings.redis_url.get_secret_value(), socket_timeout=5.0, socket_connect_timeout=2.0
-    )
-    pipeline = Pipeline(
-        RedisStateStore(client, settings), RedisListStore(client, settings.redis_prefix), settings
-    )
+    pipeline = worker_pipeline(settings)
     session_ms = int(settings.broker_session_timeout_s * 1000)
     app = Application(
         broker_address=settings.kafka_bootstrap,

@@ -23,6 +23,7 @@ from typing import Any
 from antifraud.bench import report
 from antifraud.bench.inputs import Message, as_records, frame
 from antifraud.bench.scenarios import (
+    DRAIN_S,
     Background,
     Environment,
     Harness,
@@ -40,6 +41,9 @@ from antifraud.bench.stats import summarize
 from antifraud.settings import Settings, get_settings
 
 SECTIONS = ("limit", "bare", "floor", "pipeline", "latency", "scale", "quix", "memory")
+# Not in the default run: the latency of the limit loop at the same offered loads (shows what
+# the consumer's fetch wait costs; see docs/performance.md).
+EXTRA_SECTIONS = ("latency-limit",)
 _DAY_S = 86_400.0
 
 
@@ -48,7 +52,7 @@ class BenchConfig:
     out_dir: Path = Path("bench")
     work_dir: Path | None = None  # None: a temporary directory, removed afterwards
     repetitions: int = 3
-    events: int = 15_000
+    events: int = 10_000
     warm_events: int = 2_000
     batch_size: int = 100
     seed: int = 7
@@ -59,6 +63,7 @@ class BenchConfig:
     memory_seconds: float = 90.0
     memory_chunk_events: int = 50_000
     sections: tuple[str, ...] = SECTIONS
+    deadline_s: float | None = 570.0  # skip what would not finish in time (None: no limit)
     started_at: float = field(default_factory=time.time)
 
 
@@ -191,13 +196,41 @@ async def _run_sections(
 ) -> None:
     sections = set(config.sections)
     reps = config.repetitions
+    results.setdefault("skipped", [])
+
+    deadline_ts = None if config.deadline_s is None else config.started_at + config.deadline_s
+
+    def remaining_s() -> float:
+        if config.deadline_s is None:
+            return float("inf")
+        return config.deadline_s - (time.time() - config.started_at)
+
+    def fits(what: str, estimate_s: float) -> bool:
+        """False (and noted) when `what` would likely run past the deadline."""
+        left = remaining_s()
+        if estimate_s <= left:
+            return True
+        note = (
+            f"{what}: skipped, needs ~{estimate_s:.0f}s, {max(left, 0):.0f}s left of the deadline"
+        )
+        results["skipped"].append(note)
+        say(note)
+        return False
 
     async def throughput_of(
         name: str,
         form: str,
         subject: Subject,
         after: Callable[[Harness, Repetitions], Any] | None = None,
+        repetitions: int = reps,
+        extra_s: float = 0.0,
     ) -> Any:
+        key = f"{name}/{form}"
+        estimate = report.estimate_seconds(
+            results, key, config.events, repetitions + 1, workers=2 if "2w" in name else 1
+        )
+        if estimate is not None and not fits(key, estimate + extra_s):
+            return None
         say(f"{name} [{form}] ...")
         outcome: list[Any] = [None]
 
@@ -208,11 +241,16 @@ async def _run_sections(
                 form,
                 inputs.warm[form],
                 inputs.measured[form],
-                reps,
+                repetitions,
                 say,
                 after,
+                deadline_ts=deadline_ts,
+                after_s=extra_s,
             )
-            results["throughput"][f"{name}/{form}"] = found.as_dict()
+            if found.skipped:
+                results["skipped"].append(found.skipped)
+            elif repetitions:
+                results["throughput"][f"{name}/{form}"] = found.as_dict()
             outcome[0] = (found, extra)
 
         await _in_env(work, f"{name}-{form}", base, body)
@@ -244,38 +282,60 @@ async def _run_sections(
             "record",
             ModuleSubject("faust-floor", "streams.bench_floor", ["worker", "--loglevel", "info"]),
         )
-    if "pipeline" in sections or "latency" in sections:
+    basis: list[float] = []
+
+    async def latency_of(harness: Harness, key: str) -> None:
+        if not basis:
+            say("latency: no per-record throughput to base the loads on; skipped")
+            return
+        say(
+            f"latency at {', '.join(f'{load:.0%}' for load in config.loads)} "
+            f"of {basis[0]:,.0f} records/s ..."
+        )
+        loads = await measure_latency(
+            harness,
+            Background(inputs.events, inputs.shift_s),
+            basis[0],
+            config.loads,
+            config.latency_seconds,
+            config.probe_every,
+            say,
+        )
+        results[key] = {
+            "basis": "pipeline-1w/record median",
+            "basis_records_per_s": basis[0],
+            "probe_every": config.probe_every,
+            "loads": [load.as_dict() for load in loads],
+        }
+
+    if sections & {"pipeline", "latency", "latency-limit"}:
 
         async def latency_after(harness: Harness, measured: Repetitions) -> None:
-            if "latency" not in sections:
-                return
             rates = [rep.per_second for rep in measured.reps if rep.completed]
-            found = summarize(rates) if rates else None
-            if found is None:
-                say("latency: no per-record throughput to base the loads on; skipped")
-                return
-            say(
-                f"latency at {', '.join(f'{load:.0%}' for load in config.loads)} "
-                f"of {found.median:,.0f} records/s ..."
-            )
-            loads = await measure_latency(
-                harness,
-                Background(inputs.events, inputs.shift_s),
-                found.median,
-                config.loads,
-                config.latency_seconds,
-                config.probe_every,
-                say,
-            )
-            results["latency"] = {
-                "basis": "pipeline-1w/record median",
-                "basis_records_per_s": found.median,
-                "probe_every": config.probe_every,
-                "loads": [load.as_dict() for load in loads],
-            }
+            if rates:
+                basis.append(summarize(rates).median)
+            if "latency" in sections:
+                await latency_of(harness, "latency")
+
+        latency_s = len(config.loads) * (config.latency_seconds + DRAIN_S + 5.0)
+        await throughput_of(
+            "pipeline-1w",
+            "record",
+            WorkersSubject("pipeline-1w", 1),
+            latency_after,
+            extra_s=latency_s if "latency" in sections else 0.0,
+        )
+    if "latency-limit" in sections:
+
+        async def limit_latency_after(harness: Harness, _measured: Repetitions) -> None:
+            await latency_of(harness, "latency_limit_loop")
 
         await throughput_of(
-            "pipeline-1w", "record", WorkersSubject("pipeline-1w", 1), latency_after
+            "limit",
+            "record",
+            ModuleSubject("limit", "antifraud.bench.limit"),
+            limit_latency_after,
+            repetitions=0,
         )
     if "scale" in sections:
         await throughput_of("pipeline-2w", "record", WorkersSubject("pipeline-2w", 2))
@@ -297,7 +357,9 @@ async def _run_sections(
 
     # --- memory ----------------------------------------------------------------------------
     if "memory" in sections:
-        await _memory(config, base, inputs, work, results, say)
+        allowance = min(config.memory_seconds, remaining_s() - 30.0)
+        if config.memory_events is not None or fits("memory", 30.0 + max(allowance, 20.0)):
+            await _memory(config, base, inputs, work, results, say, allowance)
 
 
 async def _memory(
@@ -307,13 +369,14 @@ async def _memory(
     work: Path,
     results: dict[str, Any],
     say: Say,
+    allowance_s: float,
 ) -> None:
     if config.memory_events is not None:
         checkpoints: tuple[int, int] = config.memory_events
     else:
         found = report.throughput(results, "pipeline-1w/batched")
-        rate = found.median if found is not None else 2_000.0
-        checkpoints = report.nice_checkpoints(rate * config.memory_seconds)
+        rate = found.median if found is not None else 1_000.0
+        checkpoints = report.nice_checkpoints(rate * allowance_s)
     say(f"memory: worker RSS at {checkpoints[0]:,} and {checkpoints[1]:,} events (batched) ...")
 
     async def body(env: Environment) -> None:
@@ -366,7 +429,8 @@ def write_results(results: dict[str, Any], out_dir: Path, name: str) -> tuple[Pa
 
 def parse_sections(raw: Sequence[str]) -> tuple[str, ...]:
     chosen = [part.strip() for item in raw for part in item.split(",") if part.strip()]
-    unknown = sorted(set(chosen) - set(SECTIONS))
+    unknown = sorted(set(chosen) - set(SECTIONS) - set(EXTRA_SECTIONS))
     if unknown:
-        raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+        known = ", ".join(SECTIONS + EXTRA_SECTIONS)
+        raise ValueError(f"unknown sections {unknown}; choose from {known}")
     return tuple(chosen) if chosen else SECTIONS

@@ -51,6 +51,7 @@ from antifraud.topics import ensure_topics, topic_specs
 Say = Callable[[str], None]
 HOST = "127.0.0.1"
 _DEAD_LETTER_LOG = re.compile(r"dead letter from ([\w.]+)/(\d+)@")
+DRAIN_S = 20.0  # how long a latency run waits for its last probes after the load ends
 
 
 def probe_blocklist_entry(now: float) -> ListEntry:
@@ -121,6 +122,19 @@ class Environment:
             )
         finally:
             await client.aclose()
+
+    async def redis_calls(self) -> dict[str, int]:
+        """Commands Redis has served so far, by command (INFO commandstats)."""
+        client = aioredis.Redis.from_url(self.endpoints.redis_url)
+        try:
+            info = await client.info("commandstats")
+        finally:
+            await client.aclose()
+        return {
+            name.removeprefix("cmdstat_"): int(stats.get("calls", 0))
+            for name, stats in info.items()
+            if isinstance(stats, dict)
+        }
 
     async def redis_memory(self) -> int:
         client = aioredis.Redis.from_url(self.endpoints.redis_url)
@@ -270,6 +284,7 @@ class Phase:
     cpu_s: dict[str, float]
     completed: bool
     load_average: float = 0.0
+    redis_calls: dict[str, int] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
@@ -289,6 +304,10 @@ class Phase:
             },
             "completed": self.completed,
             "load_average_1m": self.load_average,
+            "redis_calls": self.redis_calls,
+            "redis_commands_per_record": (
+                sum(self.redis_calls.values()) / self.records if self.records else 0.0
+            ),
         }
 
 
@@ -337,6 +356,7 @@ class Harness:
             for topic in INPUT_TOPICS
             for partition in range(partitions)
         ]
+        calls_before = await self.env.redis_calls()
         cpu_before = self._cpu()
         started = time.time()
         await self.producer.send_all(messages)
@@ -351,6 +371,7 @@ class Harness:
         if not completed:
             ended = time.time()
         cpu_after = self._cpu()
+        calls_after = await self.env.redis_calls()
         return Phase(
             records=sum(message.records for message in messages),
             messages=len(messages),
@@ -358,6 +379,11 @@ class Harness:
             cpu_s={name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after},
             completed=completed,
             load_average=os.getloadavg()[0],
+            redis_calls={
+                name: calls - calls_before.get(name, 0)
+                for name, calls in calls_after.items()
+                if name != "info" and calls > calls_before.get(name, 0)
+            },
         )
 
     async def warm_up(self, messages: Sequence[Message], timeout_s: float) -> list[list[str]]:
@@ -389,6 +415,7 @@ class Repetitions:
     reps: list[Phase] = field(default_factory=list)
     assignment: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -397,6 +424,7 @@ class Repetitions:
             "reps": [rep.as_dict() for rep in self.reps],
             "assignment": self.assignment,
             "notes": self.notes,
+            "skipped": self.skipped,
         }
 
 
@@ -414,8 +442,14 @@ async def measure_throughput(
     repetitions: int,
     say: Say,
     after: Callable[[Harness, Repetitions], Any] | None = None,
+    deadline_ts: float | None = None,
+    after_s: float = 0.0,
 ) -> tuple[Repetitions, Any]:
-    """Start `subject` in `env`, warm it up, then time `repetitions` runs of `measured`."""
+    """Start `subject` in `env`, warm it up, then time `repetitions` runs of `measured`.
+
+    The unmeasured priming pass tells how long a repetition takes: if the repetitions (and
+    `after_s` of work after them) would end past `deadline_ts`, none is run and a note says so.
+    """
     result = Repetitions(subject.name, form)
     harness = Harness(env, subject, say)
     extra: Any = None
@@ -429,6 +463,16 @@ async def measure_throughput(
         priming = await harness.phase(measured, phase_timeout(records))
         if not priming.completed:
             raise RuntimeError(f"{subject.name}: the priming pass did not complete")
+        needed_s = repetitions * (priming.seconds + 1.0) + after_s
+        if deadline_ts is not None and time.time() + needed_s > deadline_ts:
+            left_s = max(deadline_ts - time.time(), 0.0)
+            result.skipped = (
+                f"{subject.name}/{form}: skipped after its priming pass "
+                f"({priming.per_second:,.0f} records/s); needs ~{needed_s:.0f}s, "
+                f"{left_s:.0f}s left of the deadline"
+            )
+            say(result.skipped)
+            return result, None
         for rep in range(repetitions):
             await env.reset_state()
             phase = await harness.phase(measured, phase_timeout(records))
@@ -544,10 +588,12 @@ async def paced_load(
         await asyncio.sleep(0.002)
     await producer.flush()
     offered_seconds = time.time() - wall_started
-    tail = await harness.phase([], phase_timeout(sent))
+    # Probes not out within DRAIN_S of the end of the load count as lost: past that the
+    # consumer is not keeping up, and waiting out its backlog only costs time.
+    tail = await harness.phase([], DRAIN_S)
     watcher = harness.watcher
     await watcher.wait_for(
-        lambda seen: all(probe in seen.probes for probe in probe_sent), 10.0, harness.subject.alive
+        lambda seen: all(probe in seen.probes for probe in probe_sent), 5.0, harness.subject.alive
     )
     seen = watcher.seen.probes
     latencies = [seen[p][0] - sent_ts for p, sent_ts in probe_sent.items() if p in seen]
@@ -592,6 +638,9 @@ async def measure_latency(
             f"({summary.probes} probes, {summary.lost} lost)"
         )
         results.append(result)
+        if not result.completed:
+            say(f"  latency: the consumer did not drain at {load:.0%}; higher loads not run")
+            break
     return results
 
 

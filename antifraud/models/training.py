@@ -63,33 +63,35 @@ def _boosted_trees(**overrides: Any) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(**params)
 
 
-def caller_estimator() -> SkPipeline:
-    return SkPipeline([("trees", _boosted_trees())])
+QUICK_ROUNDS = 30  # `quick=True`: notebooks and tests on small data, not for publishing
 
 
-def transfer_estimator() -> SkPipeline:
-    return SkPipeline([("trees", _boosted_trees())])
+def caller_estimator(quick: bool = False) -> SkPipeline:
+    return SkPipeline([("trees", _boosted_trees(**_quick(quick)))])
 
 
-def number_estimator() -> SkPipeline:
+def transfer_estimator(quick: bool = False) -> SkPipeline:
+    return SkPipeline([("trees", _boosted_trees(**_quick(quick)))])
+
+
+def number_estimator(quick: bool = False) -> SkPipeline:
     """Profiles are few (thousands) and wide: smaller leaves, more rounds."""
-    return SkPipeline(
-        [
-            (
-                "trees",
-                _boosted_trees(
-                    learning_rate=0.03,
-                    max_iter=600,
-                    max_leaf_nodes=31,
-                    min_samples_leaf=10,
-                    l2_regularization=1.0,
-                ),
-            )
-        ]
-    )
+    params: dict[str, Any] = {
+        "learning_rate": 0.03,
+        "max_iter": 600,
+        "max_leaf_nodes": 31,
+        "min_samples_leaf": 10,
+        "l2_regularization": 1.0,
+    }
+    params.update(_quick(quick))
+    return SkPipeline([("trees", _boosted_trees(**params))])
 
 
-ESTIMATORS: Mapping[str, Callable[[], SkPipeline]] = {
+def _quick(quick: bool) -> dict[str, Any]:
+    return {"max_iter": QUICK_ROUNDS, "learning_rate": 0.2} if quick else {}
+
+
+ESTIMATORS: Mapping[str, Callable[[bool], SkPipeline]] = {
     CALLER_MODEL: caller_estimator,
     TRANSFER_MODEL: transfer_estimator,
     NUMBER_MODEL: number_estimator,
@@ -131,6 +133,7 @@ def fit_time_ordered(
     alert_budget_per_day: float | None = DEFAULT_ALERT_BUDGET_PER_DAY,
     holdout_share: float = 0.3,
     notes: str = "",
+    quick: bool = False,
 ) -> TrainedModel:
     """Fit on the older part, measure on the newest `holdout_share`, then refit on all of it.
 
@@ -147,7 +150,7 @@ def fit_time_ordered(
     holdout_scores = np.zeros(0)
     holdout_labels = np.zeros(0)
     if 0 < cut < len(labels) and labels[:cut].any() and len(set(labels[cut:].tolist())) == 2:
-        candidate = ESTIMATORS[name]().fit(matrix[:cut], labels[:cut])
+        candidate = ESTIMATORS[name](quick).fit(matrix[:cut], labels[:cut])
         holdout_scores = candidate.predict_proba(matrix[cut:])[:, 1]
         holdout_labels = labels[cut:]
         holdout_days = max((event_ts[-1] - event_ts[cut]) / 86_400.0, 1.0 / 24)
@@ -163,7 +166,7 @@ def fit_time_ordered(
                 float(holdout_labels[alerted].mean()) if alerted.any() else 0.0, 4
             )
             metrics["recall_at_budget"] = round(float(holdout_labels[alerted].sum()) / positives, 4)
-    estimator = ESTIMATORS[name]().fit(matrix, labels)
+    estimator = ESTIMATORS[name](quick).fit(matrix, labels)
     reference = tuple(float(v) for v in np.nan_to_num(np.nanmedian(matrix, axis=0)))
     return TrainedModel(
         name=name,
@@ -222,6 +225,7 @@ async def train_from_simulator(
     alert_budget_per_day: float = DEFAULT_ALERT_BUDGET_PER_DAY,
     on_batch: Callable[[int], None] | None = None,
     inputs: SimulatorInputs | None = None,
+    quick: bool = False,
 ) -> SimulatorTraining:
     """Caller model first (replay with the defaults), then the transfer model on a replay in
     which the new caller model decides which contacts are risky, as it will online."""
@@ -242,6 +246,7 @@ async def train_from_simulator(
         source,
         alert_budget_per_day,
         notes="fraud enriched far above real rates: probabilities are not real-world rates",
+        quick=quick,
     )
     second = await replay(
         inputs.events,
@@ -260,6 +265,7 @@ async def train_from_simulator(
         source,
         alert_budget_per_day,
         notes="fraud enriched far above real rates: probabilities are not real-world rates",
+        quick=quick,
     )
     return SimulatorTraining(inputs, caller, transfer, second)
 

@@ -85,9 +85,7 @@ async def test_activating_a_version_changes_scores_without_restart(
             orjson.dumps(ordinary_call(f"after-{after}", after, time.time() - 1900)),
             key=after.encode(),
         )
-        seen = await tasks.collect(
-            lambda s: any(m["victim"] == subscriber_e164(after) for m in s)
-        )
+        seen = await tasks.collect(lambda s: any(m["victim"] == subscriber_e164(after) for m in s))
         task = next(m for m in seen if m["victim"] == subscriber_e164(after))
         assert task["decision"]["model_version"].startswith(f"{card.version}+")
         assert "MODEL_RISK" in {reason["code"] for reason in task["reasons"]}

@@ -78,9 +78,7 @@ async def test_offline_and_online_features_are_identical(redis_client: aioredis.
         assert {k: a.risk for k, a in online_result.caller_scores.items()} == {
             k: a.risk for k, a in offline_result.caller_scores.items()
         }
-        assert [t.task_id for t in online_result.tasks] == [
-            t.task_id for t in offline_result.tasks
-        ]
+        assert [t.task_id for t in online_result.tasks] == [t.task_id for t in offline_result.tasks]
         transfers_seen += len(offline_result.transfer_features)
         fraud_rate_seen |= any(row[-1] > 0 for row in offline_result.transfer_features.values())
     assert transfers_seen > 50

@@ -286,6 +286,23 @@ def test_target_checks_on_medians() -> None:
     assert memory.value == pytest.approx(1.05) and memory.met is True and not memory.note
 
 
+def test_a_load_where_no_probe_came_out_misses_its_target() -> None:
+    results = {
+        "latency": {
+            "loads": [
+                {
+                    "load": 0.5,
+                    "offered_records_per_s": 500.0,
+                    "latency": latency_summary([], lost=12).as_dict(),
+                }
+            ]
+        }
+    }
+    check = next(c for c in report.target_checks(results) if c.name == "p99 latency at 50% load")
+    assert check.met is False and "12 sent" in check.note
+    assert "0 probes out, 12 not out in time" in report.markdown(results)
+
+
 def test_markdown_table_names_every_figure_and_target() -> None:
     table = report.markdown(RESULTS)
     assert "| 1 bare consumer" in table and "400,000" in table
@@ -299,8 +316,16 @@ def test_markdown_table_names_every_figure_and_target() -> None:
 
 
 def test_empty_results_give_a_table_of_unmeasured_targets() -> None:
-    table = report.markdown({})
+    table = report.markdown({"skipped": ["memory: skipped, needs ~99s, 12s left"]})
     assert table.count("not measured") == 8
+    assert "- memory: skipped" in table
+
+
+def test_time_estimates_come_from_the_closest_measured_figure() -> None:
+    # 2 workers per-record did not complete: estimated from 1 worker (4,000 records/s)
+    found = report.estimate_seconds(RESULTS, "pipeline-2w/record", 14_000, 4, workers=2)
+    assert found == pytest.approx(15.0 + 10.0 + 4 * 3.5)
+    assert report.estimate_seconds({}, "limit/record", 10_000, 4) is None
 
 
 @pytest.mark.parametrize(

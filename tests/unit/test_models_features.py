@@ -140,9 +140,15 @@ async def test_replay_never_looks_ahead() -> None:
         _transfer_record(f"e{i}", T0 + i * 3 * 3600, f"P{i % 3}", f"Q{i % 2}") for i in range(80)
     ]
     labels = [
-        KnownLabel(e.delivered_ts + settings.label_delay_s, TransferLabel(
-            str(e.record["event_id"]), str(e.record["payee_account"]), float(e.record["ts"]), True
-        ))  # fmt: skip
+        KnownLabel(
+            e.delivered_ts + settings.label_delay_s,
+            TransferLabel(
+                str(e.record["event_id"]),
+                str(e.record["payee_account"]),
+                float(e.record["ts"]),
+                True,
+            ),
+        )
         for e in events[::5]
     ]
     full = await replay(events, settings, labels=labels, batch_size=7)

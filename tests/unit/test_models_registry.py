@@ -31,9 +31,7 @@ def long_call_lover() -> SkPipeline:
     rows = rng.uniform(0, 1, size=(400, len(CALLER_FEATURES)))
     rows[:, CALLER_FEATURES.index("duration_s")] = rng.uniform(0, 2000, size=400)
     labels = (rows[:, CALLER_FEATURES.index("duration_s")] > 300).astype(int)
-    return SkPipeline([("scale", StandardScaler()), ("lr", LogisticRegression())]).fit(
-        rows, labels
-    )
+    return SkPipeline([("scale", StandardScaler()), ("lr", LogisticRegression())]).fit(rows, labels)
 
 
 def publish(registry: Registry, **overrides: object) -> ModelCard:
@@ -97,7 +95,9 @@ def _edit_card(registry: Registry, change: dict[str, object]) -> None:
         ({"artifact_sha256": "0" * 64}, "checksum"),
     ],
 )
-def test_loading_refuses_a_mismatch(tmp_path: Path, change: dict[str, object], message: str) -> None:
+def test_loading_refuses_a_mismatch(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
     registry = Registry(tmp_path)
     publish(registry)
     _edit_card(registry, change)
