@@ -12,12 +12,13 @@ from typing import Annotated
 
 import typer
 
-from antifraud.embedded import PortInUseError, StartupError
 from antifraud.desk.cli import desk_app
+from antifraud.embedded import PortInUseError, StartupError
 from antifraud.lists_cli import lists_app
-from antifraud.simulate.cli import app as simulate_app
+from antifraud.models.cli import models_app
 from antifraud.runtime import DeskProcess, WorkerProcess
 from antifraud.settings import get_settings, settings_env
+from antifraud.simulate.cli import app as simulate_app
 
 app = typer.Typer(
     help="Anti-fraud early-warning pipeline for a joint-operations center.", no_args_is_help=True
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(lists_app, name="lists")
 app.add_typer(desk_app, name="desk")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(models_app, name="models")
 
 
 def _say(line: str) -> None:
@@ -95,9 +97,9 @@ def up(
         raise typer.Exit(2) from None
     finally:
         _say("Stopping...")
-        for child in (desk, worker):
-            if child is not None:
-                child.stop()
+        for started in (desk, worker):
+            if started is not None:
+                started.stop()
         endpoints.stop()
         _say("Stopped.")
 

@@ -206,3 +206,8 @@ def _merge(into: BatchResult, part: BatchResult) -> None:
         into.sent_update.sent.setdefault(victim, {}).update(sent)
     into.calls += part.calls
     into.transfers += part.transfers
+    into.caller_scores.update(part.caller_scores)
+    into.transfer_scores.update(part.transfer_scores)
+    into.call_features.update(part.call_features)
+    into.transfer_features.update(part.transfer_features)
+    into.shadow.extend(part.shadow)

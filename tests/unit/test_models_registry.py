@@ -163,3 +163,30 @@ async def test_shadow_scores_are_logged_and_raise_nothing(tmp_path: Path) -> Non
     ]
     assert float(logged[0]["challenger_probability"]) > 0.9  # type: ignore[arg-type]
     assert float(logged[0]["champion_probability"]) < 0.1  # type: ignore[arg-type]
+
+
+def test_cli_lists_activates_and_shadows(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from antifraud.models.cli import models_app
+
+    registry = Registry(tmp_path)
+    publish(registry)
+    publish(registry)
+    runner = CliRunner()
+    where = ["--registry", str(tmp_path)]
+    activated = runner.invoke(models_app, ["activate", CALLER_MODEL, "v2", *where])
+    assert activated.exit_code == 0, activated.output
+    shadowed = runner.invoke(models_app, ["shadow", CALLER_MODEL, "v1", *where])
+    assert shadowed.exit_code == 0, shadowed.output
+    assert (registry.active_version(CALLER_MODEL), registry.shadow_version(CALLER_MODEL)) == (
+        "v2",
+        "v1",
+    )
+    listed = runner.invoke(models_app, ["list", *where], env={"COLUMNS": "200"})
+    assert "live" in listed.output and "shadow" in listed.output
+    missing = runner.invoke(models_app, ["activate", CALLER_MODEL, "v9", *where])
+    assert missing.exit_code == 1 and "refused" in missing.output
+    assert registry.active_version(CALLER_MODEL) == "v2"
+    back = runner.invoke(models_app, ["activate", CALLER_MODEL, "--default", *where])
+    assert back.exit_code == 0 and registry.active_version(CALLER_MODEL) is None
