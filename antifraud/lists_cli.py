@@ -6,7 +6,6 @@ entries for the one value the admin typed in full.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import sys
 import time
@@ -16,13 +15,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TextIO, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
-import redis.asyncio as aioredis
 import typer
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from antifraud.lists import (
     CSV_COLUMNS,
@@ -36,6 +30,7 @@ from antifraud.lists import (
     parse_expiry,
 )
 from antifraud.masking import mask_account, mask_phone
+from antifraud.redis_cli import run_with_redis
 from antifraud.redis_lists import RedisListStore
 from antifraud.settings import get_settings
 
@@ -57,50 +52,9 @@ class InputType(StrEnum):
     ACCOUNT = "account"
 
 
-def redis_url() -> str:
-    """REDIS_URL if set, else the embedded Redis that `antifraud up` runs."""
-    settings = get_settings()
-    if settings.redis_url is not None:
-        return settings.redis_url.get_secret_value()
-    return f"redis://{settings.host}:{settings.embedded_redis_port}/0"
-
-
-def _printable_url(url: str) -> str:
-    """The URL without its password: REDIS_URL is a secret."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
-
-
 def _run(work: Callable[[RedisListStore], Awaitable[_T]]) -> _T:
-    """Run one async operation against the configured Redis; exit 2 with a clear message if
-    Redis cannot be reached (no traceback)."""
-    url = redis_url()
-
-    async def main() -> _T:
-        client = aioredis.Redis.from_url(url, socket_connect_timeout=3)
-        try:
-            await client.ping()
-            return await work(RedisListStore(client, get_settings().redis_prefix))
-        finally:
-            await client.aclose()
-
-    try:
-        return asyncio.run(main())
-    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-        typer.echo(
-            f"error: cannot reach Redis at {_printable_url(url)} ({error}). "
-            "Start it with `antifraud up`, or set REDIS_URL to a running Redis.",
-            err=True,
-        )
-        raise typer.Exit(2) from None
-    except RedisError as error:
-        typer.echo(f"error: Redis at {_printable_url(url)} refused: {error}", err=True)
-        raise typer.Exit(2) from None
+    prefix = get_settings().redis_prefix
+    return run_with_redis(lambda client: work(RedisListStore(client, prefix)))
 
 
 def _masked(entry: ListEntry) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,10 @@ bench_app = typer.Typer(
 
 def _say(line: str) -> None:
     typer.echo(line)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _memory_events(raw: str) -> tuple[int, int] | None:
@@ -97,6 +102,7 @@ def run(
         deadline_s=deadline or None,
         started_at=time.time(),
     )
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops servers like Ctrl-C does
     results = asyncio.run(run_benchmark(config, _say))
     json_path, table_path = write_results(results, out, name)
     typer.echo("")

@@ -18,8 +18,6 @@ from typing import Annotated, TypeVar
 
 import redis.asyncio as aioredis
 import typer
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from antifraud.contracts import AUDIT_TOPIC
 from antifraud.desk.areas import AreaStore, parse_areas_csv
@@ -27,6 +25,7 @@ from antifraud.desk.authz import ROLE_TEXT, Role, User
 from antifraud.desk.passwords import check_password_policy, hash_password
 from antifraud.desk.records import AuditAction, AuditEntry, audit_dict, dumps
 from antifraud.desk.users import UnknownUserError, UserExistsError, UserStore
+from antifraud.redis_cli import run_with_redis
 from antifraud.settings import get_settings
 
 desk_app = typer.Typer(
@@ -42,31 +41,9 @@ desk_app.add_typer(areas_app, name="areas")
 _T = TypeVar("_T")
 
 
-def _redis_url() -> str:
-    settings = get_settings()
-    if settings.redis_url is not None:
-        return settings.redis_url.get_secret_value()
-    return f"redis://{settings.host}:{settings.embedded_redis_port}/0"
-
-
 def _run(work: Callable[[aioredis.Redis, str], Awaitable[_T]]) -> _T:
-    async def main() -> _T:
-        client = aioredis.Redis.from_url(_redis_url(), socket_connect_timeout=3)
-        try:
-            await client.ping()
-            return await work(client, get_settings().redis_prefix)
-        finally:
-            await client.aclose()
-
-    try:
-        return asyncio.run(main())
-    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-        typer.echo(
-            f"error: cannot reach Redis ({type(error).__name__}). Start it with `antifraud up`, "
-            "or set REDIS_URL to a running Redis.",
-            err=True,
-        )
-        raise typer.Exit(2) from None
+    prefix = get_settings().redis_prefix
+    return run_with_redis(lambda client: work(client, prefix))
 
 
 def _audit(action: AuditAction, subject: str, subject_id: str, detail: str) -> None:

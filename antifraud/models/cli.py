@@ -420,8 +420,8 @@ def publish_priors(
     """Score profiles with the live number-risk model and swap the priors into Redis."""
     import redis.asyncio as aioredis
 
-    from antifraud.lists_cli import redis_url
     from antifraud.models.datasets import read_profiles
+    from antifraud.redis_cli import redis_url
     from antifraud.redis_state import RedisStateStore
 
     target = _registry(registry)
