@@ -125,12 +125,33 @@ def profile(
     events: Annotated[int, typer.Option(min=1000, help="Events per repetition.")] = 20_000,
     repetitions: Annotated[int, typer.Option(min=1)] = 2,
     out: Annotated[Path, typer.Option(help="Directory for the profiles.")] = Path("bench/profiles"),
+    tag: Annotated[str, typer.Option(help="Suffix of the file names, e.g. omp1.")] = "",
 ) -> None:
     """Record one consumer under load with py-spy; write collapsed stacks and a summary."""
     from antifraud.bench.profile import profile as run_profile
 
     if form not in ("record", "batched"):
         raise typer.BadParameter("form: record or batched")
-    path = asyncio.run(run_profile(subject, form, events, repetitions, out, _say))
+    path = asyncio.run(run_profile(subject, form, events, repetitions, out, _say, tag))
     typer.echo(path.read_text(encoding="utf-8")[:4000])
     typer.echo(f"Profile summary: {path}")
+
+
+@bench_app.command("fetch-wait")
+def fetch_wait(
+    waits: Annotated[str, typer.Option(help="fetch_max_wait_ms values, comma-separated.")] = (
+        "1500,500,50"
+    ),
+) -> None:
+    """Produce -> consume latency on the embedded broker per consumer fetch wait."""
+    from antifraud.bench.fetchwait import measure
+
+    chosen = [int(part) for part in waits.split(",")]
+    found = asyncio.run(measure(chosen))
+    typer.echo("| fetch_max_wait_ms | p50 ms | p95 ms | max ms | messages |")
+    typer.echo("|---:|---:|---:|---:|---:|")
+    for wait, summary in found.items():
+        typer.echo(
+            f"| {wait} | {summary.p50_ms:,.0f} | {summary.p95_ms:,.0f} | {summary.max_ms:,.0f} "
+            f"| {summary.probes} |"
+        )

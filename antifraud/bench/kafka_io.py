@@ -148,6 +148,7 @@ class OutputWatcher:
 class BareRead:
     messages: int
     seconds: float
+    expected: int = 0  # messages on the partitions when the read began
 
     @property
     def per_second(self) -> float:
@@ -171,12 +172,12 @@ async def bare_consume(
             for topic in INPUT_TOPICS
             for partition in sorted(consumer.partitions_for_topic(topic) or set())
         ]
-        consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
         for partition in partitions:
-            # The topics were created for this run, so they start at 0. (Tansu's answer to
-            # "earliest offset" was seen to be wrong every other time: seek_to_beginning then
-            # starts near the end.)
+            # Before anything awaits, so no offset reset races it. The topics were created for
+            # this run and start at 0. (Tansu's answer to "earliest offset" was seen to be wrong
+            # every other time: seek_to_beginning then starts near the end.)
             consumer.seek(partition, 0)
         remaining = {tp for tp in partitions if ends[tp] > 0}
         count = 0
@@ -187,6 +188,6 @@ async def bare_consume(
                 count += len(records)
                 if records and records[-1].offset + 1 >= ends[partition]:
                     remaining.discard(partition)
-        return BareRead(count, time.perf_counter() - started)
+        return BareRead(count, time.perf_counter() - started, sum(ends.values()))
     finally:
         await consumer.stop()

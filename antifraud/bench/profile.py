@@ -169,13 +169,19 @@ def _py_spy() -> str:
 
 
 async def profile(
-    subject_name: str, form: str, events: int, repetitions: int, out_dir: Path, say: Say
+    subject_name: str,
+    form: str,
+    events: int,
+    repetitions: int,
+    out_dir: Path,
+    say: Say,
+    tag: str = "",
 ) -> Path:
     """Record one consumer with py-spy while `repetitions` runs of the input go through it."""
     config = BenchConfig(events=events)
     inputs = await asyncio.to_thread(generate_inputs, config, say)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{subject_name}-{form}"
+    stem = f"{subject_name}-{form}" + (f"-{tag}" if tag else "")
     raw_path = out_dir / f"{stem}.collapsed.txt"
     summary_path = out_dir / f"{stem}.md"
     subject = subject_named(subject_name)
@@ -225,6 +231,7 @@ async def profile(
         await _in_env(Path(work), stem, get_settings(), body)
     summary = summarize_collapsed(raw_path.read_text().splitlines())
     summary_path.write_text(
-        summary.render(f"Profile: {subject_name}, {form} input"), encoding="utf-8"
+        summary.render(f"Profile: {subject_name}, {form} input" + (f" ({tag})" if tag else "")),
+        encoding="utf-8",
     )
     return summary_path

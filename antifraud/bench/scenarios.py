@@ -497,7 +497,10 @@ async def measure_bare(env: Environment, repetitions: int, say: Say) -> list[Bar
     reads = []
     for rep in range(repetitions):
         read = await bare_consume(env.bootstrap)
-        say(f"  bare consumer rep {rep + 1}: {read.per_second:,.0f} messages/s ({read.messages:,})")
+        say(
+            f"  bare consumer rep {rep + 1}: {read.per_second:,.0f} messages/s "
+            f"({read.messages:,} of {read.expected:,})"
+        )
         reads.append(read)
     return reads
 
