@@ -116,8 +116,8 @@ async def _while_worker_runs(
     finally:
         if feed is not None:
             feed.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await feed
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(feed, timeout=5.0)
 
 
 async def _feed_demo(bootstrap: str, rate: float, speedup: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -20,8 +21,11 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """Ask Linux to SIGTERM this child when its parent dies, so nothing outlives a crash."""
+def own_group_die_with_parent() -> None:
+    """Child set-up: its own process group, so a Ctrl-C in the terminal reaches only the parent,
+    which stops the children in order (worker before broker); and, on Linux, a SIGTERM when the
+    parent dies, so nothing outlives a crash."""
+    os.setpgrp()
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -81,7 +85,11 @@ def require_free_port(host: str, port: int, purpose: str, env_var: str) -> None:
 
 
 def _wait_until(
-    check: Callable[[], bool], process: subprocess.Popen[bytes], name: str, log: Path, timeout_s: float
+    check: Callable[[], bool],
+    process: subprocess.Popen[bytes],
+    name: str,
+    log: Path,
+    timeout_s: float,
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -125,7 +133,7 @@ def start_kafka(host: str, port: int, data_dir: Path, timeout_s: float = 30.0) -
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
+            preexec_fn=own_group_die_with_parent,
         )
     _wait_until(
         lambda: _accepts_connections(host, port), process, "Kafka broker", log_path, timeout_s
@@ -166,7 +174,7 @@ def start_redis(host: str, port: int, data_dir: Path, timeout_s: float = 30.0) -
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
+            preexec_fn=own_group_die_with_parent,
         )
     _wait_until(lambda: _redis_pings(host, port), process, "Redis", log_path, timeout_s)
     return EmbeddedServer("redis", f"redis://{host}:{port}/0", process, log_path)

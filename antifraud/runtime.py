@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from antifraud.embedded import (
     EmbeddedServer,
-    die_with_parent,
+    own_group_die_with_parent,
     require_free_port,
     start_kafka,
     start_redis,
@@ -129,7 +129,7 @@ class ChildProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             bufsize=1,
-            preexec_fn=die_with_parent,
+            preexec_fn=own_group_die_with_parent,
         )
         self._reader = threading.Thread(target=self._pump, daemon=True)
         self._reader.start()

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from antifraud.embedded import die_with_parent
+from antifraud.embedded import own_group_die_with_parent
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -60,7 +60,7 @@ class ModuleProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=die_with_parent,
+                preexec_fn=own_group_die_with_parent,
             )
 
     @property

@@ -271,7 +271,8 @@ async def _run_sections(
                     await producer.send_all(inputs.measured["record"])
             finally:
                 await producer.stop()
-            reads = await measure_bare(env, reps, say)
+            expected = BARE_COPIES * len(inputs.measured["record"])
+            reads = await measure_bare(env, expected, reps, say)
             results["bare_consumer"] = {
                 "reps": [
                     {

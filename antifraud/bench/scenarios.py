@@ -493,10 +493,12 @@ async def measure_throughput(
     return result, extra
 
 
-async def measure_bare(env: Environment, repetitions: int, say: Say) -> list[BareRead]:
+async def measure_bare(
+    env: Environment, expected: int, repetitions: int, say: Say
+) -> list[BareRead]:
     reads = []
     for rep in range(repetitions):
-        read = await bare_consume(env.bootstrap)
+        read = await bare_consume(env.bootstrap, expected)
         say(
             f"  bare consumer rep {rep + 1}: {read.per_second:,.0f} messages/s "
             f"({read.messages:,} of {read.expected:,})"
