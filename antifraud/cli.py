@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from antifraud.bench.cli import bench_app
 from antifraud.desk.cli import desk_app
 from antifraud.embedded import PortInUseError, StartupError
 from antifraud.lists_cli import lists_app
@@ -27,6 +28,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(desk_app, name="desk")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(models_app, name="models")
+app.add_typer(bench_app, name="bench")
 
 
 def _say(line: str) -> None:

@@ -355,7 +355,7 @@ ESTIMATE_FROM: dict[str, tuple[str, ...]] = {
     "pipeline-2w/record": ("pipeline-1w/record",),
     "limit/batched": ("limit/record",),
     "pipeline-1w/batched": ("limit/batched", "pipeline-1w/record"),
-    "pipeline-2w/batched": ("pipeline-1w/batched",),
+    "pipeline-2w/batched": ("pipeline-1w/batched", "limit/batched"),
     "quix-peer/batched": ("pipeline-1w/batched", "limit/batched"),
 }
 
