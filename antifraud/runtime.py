@@ -26,6 +26,7 @@ from antifraud.embedded import (
     require_free_port,
     start_kafka,
     start_redis,
+    stop_process,
 )
 from antifraud.kafka_security import aiokafka_kwargs
 from antifraud.lists import official_entries
@@ -155,14 +156,7 @@ class ChildProcess:
         return self.ready.is_set()
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout_s)
+        stop_process(self.process, timeout_s)
         self._reader.join(timeout=2)
 
 

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from functools import cache
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from antifraud.contracts import INPUT_TOPICS, OUTCOMES_TOPIC, OUTPUT_TOPICS, SourcePosition
-from antifraud.models.live import ModelRefresher, ShadowLog
-from antifraud.models.registry import Registry, models_dir
-from antifraud.pipeline import InputMessage, Pipeline
-from antifraud.redis_lists import RedisListStore
-from antifraud.redis_state import RedisStateStore
+from antifraud.models.live import ModelRefresher
+from antifraud.pipeline import InputMessage
 from antifraud.route import BatchRouter
+from antifraud.wiring import worker_pipeline
 from streams.app import app, settings
 
 input_topics = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
@@ -31,34 +26,19 @@ async def _send(topic: str, key: bytes | None, value: bytes) -> Any:
 
 
 @cache
+def _wired() -> tuple[BatchRouter, ModelRefresher]:
+    pipeline, refresher = worker_pipeline(settings)
+    return BatchRouter(pipeline, _send, retry_max_s=settings.redis_retry_max_s), refresher
+
+
 def _router() -> BatchRouter:
-    if settings.redis_url is None:
-        raise SystemExit("REDIS_URL is not set: start the worker with `antifraud up`.")
-    client = aioredis.Redis.from_url(
-        settings.redis_url.get_secret_value(),
-        socket_timeout=5.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=30,
-    )
-    pipeline = Pipeline(
-        RedisStateStore(client, settings),
-        RedisListStore(client, settings.redis_prefix),
-        settings,
-        shadow_sink=ShadowLog(settings.data_dir / "shadow", time.time),
-    )
-    _refresher(pipeline).refresh()
-    return BatchRouter(pipeline, _send, retry_max_s=settings.redis_retry_max_s)
-
-
-@cache
-def _refresher(pipeline: Pipeline) -> ModelRefresher:
-    return ModelRefresher(Registry(models_dir(settings)), pipeline)
+    return _wired()[0]
 
 
 @app.timer(interval=settings.model_refresh_s)
 async def refresh_models() -> None:
     """Pick up a newly activated (or shadowed) model version without a restart."""
-    await asyncio.to_thread(_refresher(_router().pipeline).refresh)
+    await asyncio.to_thread(_wired()[1].refresh)
 
 
 @app.agent(input_topics)

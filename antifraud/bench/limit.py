@@ -14,11 +14,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from antifraud.bench.wiring import worker_pipeline
 from antifraud.contracts import INPUT_TOPICS, SourcePosition
 from antifraud.pipeline import InputMessage
 from antifraud.route import BatchRouter
 from antifraud.settings import Settings, get_settings
+from antifraud.wiring import worker_pipeline
 
 
 async def take(consumer: AIOKafkaConsumer, max_records: int, within_s: float) -> list[Any]:
@@ -64,7 +64,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
         return await producer.send(topic, value=value, key=key)
 
-    router = BatchRouter(worker_pipeline(settings), send, retry_max_s=settings.redis_retry_max_s)
+    router = BatchRouter(worker_pipeline(settings)[0], send, retry_max_s=settings.redis_retry_max_s)
     await producer.start()
     await consumer.start()
     logging.getLogger("antifraud.bench").warning("limit loop started")

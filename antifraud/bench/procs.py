@@ -7,13 +7,12 @@ Every consumer under test runs as its own process, as the real worker does, so t
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from antifraud.embedded import own_group_die_with_parent
+from antifraud.embedded import own_group_die_with_parent, stop_process
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -83,11 +82,4 @@ class ModuleProcess:
             return False
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout_s)
+        stop_process(self.process, timeout_s)

@@ -1,7 +1,7 @@
 """Figure 6, the peer: the same decode -> features -> score -> decide code (`Pipeline`, Redis
 state) as a minimal Quix Streams application, on the same broker and input.
 
-The pipeline is wired as the worker wires it (`antifraud.bench.wiring`). Quix Streams processes
+The pipeline is wired as the worker wires it (`antifraud.wiring`). Quix Streams processes
 one Kafka message at a time and is synchronous, so each message (a batch of ~100 records on
 batched input) goes through `Pipeline.process` on an event loop owned by this process; the
 outputs leave through Quix's own producer (`to_topic`). Run as its own process:
@@ -19,7 +19,6 @@ from quixstreams.models import Topic
 from quixstreams.models.serializers import SerializationContext
 from quixstreams.models.serializers.simple_types import BytesSerializer
 
-from antifraud.bench.wiring import worker_pipeline
 from antifraud.contracts import (
     DISSUASION_TOPIC,
     DLQ_TOPIC,
@@ -30,6 +29,7 @@ from antifraud.contracts import (
 from antifraud.encode import dead_letter_json, request_json, task_json
 from antifraud.pipeline import InputMessage
 from antifraud.settings import Settings, get_settings
+from antifraud.wiring import worker_pipeline
 
 Output = tuple[str, bytes | None, bytes]  # topic, key, value
 
@@ -46,7 +46,7 @@ def build(settings: Settings) -> Application:
     if settings.kafka_bootstrap is None or settings.redis_url is None:
         raise SystemExit("the Quix peer needs KAFKA_BOOTSTRAP and REDIS_URL")
     loop = asyncio.new_event_loop()
-    pipeline = worker_pipeline(settings)
+    pipeline, _ = worker_pipeline(settings)
     session_ms = int(settings.broker_session_timeout_s * 1000)
     app = Application(
         broker_address=settings.kafka_bootstrap,

@@ -16,11 +16,6 @@ from antifraud.desk.actions import (
     Plan,
     audit,
     parse_input,
-    plan_claim,
-    plan_release,
-    plan_request_outcome,
-    plan_task_outcome,
-    plan_visit,
 )
 from antifraud.desk.auth import ApiUser, AuthContext, ConsoleDep, actor_of, check_csrf
 from antifraud.desk.authz import Denied
@@ -122,7 +117,7 @@ async def claim_task(
     """Take the task (or renew your claim). One holder at a time; a stale claim can be taken."""
     await check_csrf(request, context)
     actor = actor_of(request, context)
-    await console.act(lambda now: plan_claim(console.state, actor, task_id, now, console.new_id))
+    await console.claim(actor, task_id)
     return await _claim_result(console, task_id)
 
 
@@ -133,7 +128,7 @@ async def release_task(
     """Give the task back to the queue (the holder; a supervisor may release any claim)."""
     await check_csrf(request, context)
     actor = actor_of(request, context)
-    await console.act(lambda now: plan_release(console.state, actor, task_id, now, console.new_id))
+    await console.release(actor, task_id)
     return await _claim_result(console, task_id)
 
 
@@ -151,19 +146,7 @@ async def record_task_outcome(
     submitted = parse_input(
         body.outcome, amount=body.amount, note=body.note, outcome_id=body.outcome_id
     )
-    await console.refresh_directory()
-    plan = await console.act(
-        lambda now: plan_task_outcome(
-            console.state,
-            actor,
-            task_id,
-            submitted,
-            now,
-            directory=console.directory,
-            config=console.config,
-            new_id=console.new_id,
-        )
-    )
+    plan = await console.task_outcome(actor, task_id, submitted)
     return _result(plan)
 
 
@@ -221,11 +204,7 @@ async def record_request_outcome(
         note=body.note,
         outcome_id=body.outcome_id,
     )
-    plan = await console.act(
-        lambda now: plan_request_outcome(
-            console.state, actor, request_id, submitted, now, console.config, console.new_id
-        )
-    )
+    plan = await console.request_outcome(actor, request_id, submitted)
     return _result(plan)
 
 
@@ -279,9 +258,7 @@ async def record_visit(
     submitted = parse_input(
         body.outcome, amount=body.amount, note=body.note, outcome_id=body.outcome_id
     )
-    plan = await console.act(
-        lambda now: plan_visit(console.state, actor, escalation_id, submitted, now, console.new_id)
-    )
+    plan = await console.visit(actor, escalation_id, submitted)
     return _result(plan)
 
 

@@ -12,8 +12,17 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from antifraud.contracts import AUDIT_TOPIC, ESCALATIONS_TOPIC, OUTCOMES_TOPIC
-from antifraud.desk.actions import Plan
+from antifraud.contracts import AUDIT_TOPIC, ESCALATIONS_TOPIC, OUTCOMES_TOPIC, OutcomeCode
+from antifraud.desk.actions import (
+    Actor,
+    OutcomeInput,
+    Plan,
+    plan_claim,
+    plan_release,
+    plan_request_outcome,
+    plan_task_outcome,
+    plan_visit,
+)
 from antifraud.desk.areas import AreaDirectory, AreaStore
 from antifraud.desk.bus import Broadcaster, KafkaBus
 from antifraud.desk.config import Clock, DeskConfig
@@ -87,6 +96,43 @@ class Console:
             plan = planner(self.now())
             await self.commit(plan)
             return plan
+
+    # --- the human actions: one place each, for the pages and the API alike ----------------
+    async def claim(self, actor: Actor, task_id: str) -> Plan:
+        return await self.act(lambda now: plan_claim(self.state, actor, task_id, now, self.new_id))
+
+    async def release(self, actor: Actor, task_id: str) -> Plan:
+        return await self.act(
+            lambda now: plan_release(self.state, actor, task_id, now, self.new_id)
+        )
+
+    async def task_outcome(self, actor: Actor, task_id: str, submitted: OutcomeInput) -> Plan:
+        if submitted.outcome is OutcomeCode.UNREACHABLE_ESCALATED:
+            await self.refresh_directory()
+        return await self.act(
+            lambda now: plan_task_outcome(
+                self.state,
+                actor,
+                task_id,
+                submitted,
+                now,
+                directory=self.directory,
+                config=self.config,
+                new_id=self.new_id,
+            )
+        )
+
+    async def request_outcome(self, actor: Actor, request_id: str, submitted: OutcomeInput) -> Plan:
+        return await self.act(
+            lambda now: plan_request_outcome(
+                self.state, actor, request_id, submitted, now, self.config, self.new_id
+            )
+        )
+
+    async def visit(self, actor: Actor, escalation_id: str, submitted: OutcomeInput) -> Plan:
+        return await self.act(
+            lambda now: plan_visit(self.state, actor, escalation_id, submitted, now, self.new_id)
+        )
 
     async def commit(self, plan: Plan) -> None:
         """Audit first (so no change is ever unaudited), then escalations, then outcomes; the

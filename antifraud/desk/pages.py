@@ -15,11 +15,6 @@ from antifraud.desk import authz, metrics
 from antifraud.desk.actions import (
     audit,
     parse_input,
-    plan_claim,
-    plan_release,
-    plan_request_outcome,
-    plan_task_outcome,
-    plan_visit,
 )
 from antifraud.desk.auth import (
     LOGIN_CSRF_COOKIE,
@@ -265,9 +260,7 @@ async def task_page(
 async def claim(request: Request, task_id: str, context: PageUser, console: ConsoleDep) -> Response:
     await check_csrf(request, context)
     actor = actor_of(request, context)
-    plan = await console.act(
-        lambda now: plan_claim(console.state, actor, task_id, now, console.new_id)
-    )
+    plan = await console.claim(actor, task_id)
     return _see_other(f"/desk/tasks/{task_id}?msg={plan.message}")
 
 
@@ -277,7 +270,7 @@ async def release(
 ) -> Response:
     await check_csrf(request, context)
     actor = actor_of(request, context)
-    await console.act(lambda now: plan_release(console.state, actor, task_id, now, console.new_id))
+    await console.release(actor, task_id)
     return _see_other("/desk?msg=released")
 
 
@@ -294,20 +287,7 @@ async def task_outcome(
     await check_csrf(request, context)
     actor = actor_of(request, context)
     submitted = parse_input(outcome, amount=amount, note=note)
-    if submitted.outcome is OutcomeCode.UNREACHABLE_ESCALATED:
-        await console.refresh_directory()
-    plan = await console.act(
-        lambda now: plan_task_outcome(
-            console.state,
-            actor,
-            task_id,
-            submitted,
-            now,
-            directory=console.directory,
-            config=console.config,
-            new_id=console.new_id,
-        )
-    )
+    plan = await console.task_outcome(actor, task_id, submitted)
     return _see_other(f"/desk?msg={plan.message}")
 
 
@@ -388,11 +368,7 @@ async def request_outcome(
         base = view.held_until_ts if view and outcome == OutcomeCode.RENEWED.value else None
         until = (base or console.now()) + hours * 3600
     submitted = parse_input(outcome, amount=amount, held_until_ts=until, note=note)
-    plan = await console.act(
-        lambda now: plan_request_outcome(
-            console.state, actor, request_id, submitted, now, console.config, console.new_id
-        )
-    )
+    plan = await console.request_outcome(actor, request_id, submitted)
     return _see_other(f"/bank/requests/{request_id}?msg={plan.message}")
 
 
@@ -460,9 +436,7 @@ async def visit(
     await check_csrf(request, context)
     actor = actor_of(request, context)
     submitted = parse_input(outcome, amount=amount, note=note)
-    plan = await console.act(
-        lambda now: plan_visit(console.state, actor, escalation_id, submitted, now, console.new_id)
-    )
+    plan = await console.visit(actor, escalation_id, submitted)
     return _see_other(f"/station/escalations/{escalation_id}?msg={plan.message}")
 
 

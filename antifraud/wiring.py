@@ -1,9 +1,6 @@
-"""The pipeline as the real worker wires it, for the limit loop and the Quix peer.
-
-Mirrors `streams/agents.py::_router` (Redis state and lists, the registry's active models,
-the shadow log) so that the benchmark's other drivers run exactly the worker's code. If the
-worker's wiring changes, change it here too (or move both onto one shared factory).
-"""
+"""The pipeline as a production worker runs it: Redis state and lists, the registry's active
+models, the shadow log. One factory, so the Faust worker and the benchmark's other drivers
+(plain aiokafka loop, Quix peer) run exactly the same code."""
 
 from __future__ import annotations
 
@@ -19,9 +16,10 @@ from antifraud.redis_state import RedisStateStore
 from antifraud.settings import Settings
 
 
-def worker_pipeline(settings: Settings) -> Pipeline:
+def worker_pipeline(settings: Settings) -> tuple[Pipeline, ModelRefresher]:
+    """A pipeline on REDIS_URL with the active models loaded, and the refresher that swaps them."""
     if settings.redis_url is None:
-        raise SystemExit("REDIS_URL is not set")
+        raise SystemExit("REDIS_URL is not set: start the worker with `antifraud up`.")
     client = aioredis.Redis.from_url(
         settings.redis_url.get_secret_value(),
         socket_timeout=5.0,
@@ -34,5 +32,6 @@ def worker_pipeline(settings: Settings) -> Pipeline:
         settings,
         shadow_sink=ShadowLog(settings.data_dir / "shadow", time.time),
     )
-    ModelRefresher(Registry(models_dir(settings)), pipeline).refresh()
-    return pipeline
+    refresher = ModelRefresher(Registry(models_dir(settings)), pipeline)
+    refresher.refresh()
+    return pipeline, refresher
