@@ -157,6 +157,17 @@ def _behaviour_query(calls: Sequence[_Call], transfers: Sequence[TransferRecord]
     )
 
 
+def _explain_high(
+    model: Scorer, rows: Sequence[Sequence[float]], probabilities: Sequence[float]
+) -> list[list[str]]:
+    """The model's top factors for the rows it scores at 0.5 or more (one call), [] for the rest."""
+    high = [index for index, probability in enumerate(probabilities) if probability >= 0.5]
+    factors: list[list[str]] = [[] for _ in rows]
+    for index, explained in zip(high, model.explain([rows[i] for i in high]), strict=True):
+        factors[index] = explained
+    return factors
+
+
 def _shadow(
     result: BatchResult,
     kind: str,
@@ -349,11 +360,11 @@ class Pipeline:
                 models.shadow_caller.predict_proba(rows),
             )
 
+        factors_by_row = _explain_high(models.caller, rows, probabilities)
         contacts: dict[str, list[CallEvidence]] = defaultdict(list)
-        for call, window, row, probability in zip(
-            ordered, windows, rows, probabilities, strict=True
+        for call, window, row, probability, factors in zip(
+            ordered, windows, rows, probabilities, factors_by_row, strict=True
         ):
-            factors = models.caller.top_factors(row) if probability >= 0.5 else []
             assessment = assess_caller(
                 call.caller,
                 window,
@@ -540,11 +551,11 @@ class Pipeline:
                 models.shadow_transfer.predict_proba([rows[i] for i in fresh]),
             )
 
+        factors_by_row = _explain_high(models.transfer, rows, probabilities)
         assessed: dict[str, list[AssessedTransfer]] = defaultdict(list)
-        for (victim, transfer, linked), row, probability in zip(
-            pairs, rows, probabilities, strict=True
+        for (victim, transfer, linked), row, probability, factors in zip(
+            pairs, rows, probabilities, factors_by_row, strict=True
         ):
-            factors = models.transfer.top_factors(row) if probability >= 0.5 else []
             assessment, raise_requests = assess_transfer(
                 transfer,
                 linked,

@@ -1,4 +1,4 @@
-"""The Redis `StateStore`: one pipelined round trip per read or write of a batch.
+"""The Redis `StateStore`: one round trip (one script call) per read or write of a batch.
 
 Key layout (prefix `af:` by default):
 
@@ -85,14 +85,90 @@ def _task_from_json(raw: bytes) -> TaskState:
     return TaskState(**fields)
 
 
+# Run a batch's commands on the server and return their replies in order. The commands go
+# over as one JSON argument: redis-py packs every argument and parses every reply in Python,
+# which cost more than Redis's own work when each key was its own command (docs/performance.md).
+# The keys are not declared, so this needs one Redis primary, not Redis Cluster.
+_BATCH = """
+local commands = cjson.decode(ARGV[1])
+local replies = {}
+for i = 1, #commands do
+    replies[i] = redis.call(unpack(commands[i]))
+end
+return replies
+"""
+_MAX_ITEMS = 2000  # variadic items per command: Lua's unpack takes at most ~8000 values
+
+
+class _Commands:
+    """The commands of one batch, every argument a string (Lua would format numbers itself)."""
+
+    def __init__(self) -> None:
+        self.items: list[list[str]] = []
+
+    def add(self, *arguments: str | float | int) -> None:
+        self.items.append([str(argument) for argument in arguments])
+
+    def add_each(self, head: list[str], items: list[str]) -> None:
+        """HDEL / ZMSCORE / HMGET-like: head + items, split so no command is too long."""
+        for start in range(0, len(items), _MAX_ITEMS):
+            self.items.append(head + items[start : start + _MAX_ITEMS])
+
+    def add_pairs(self, head: list[str], members: Mapping[str, float]) -> None:
+        """ZADD: score member score member ..."""
+        pairs = [[str(score), member] for member, score in members.items()]
+        for start in range(0, len(pairs), _MAX_ITEMS):
+            self.items.append(
+                head + [item for pair in pairs[start : start + _MAX_ITEMS] for item in pair]
+            )
+
+    def add_fields(self, head: list[str], fields: Mapping[str, str]) -> None:
+        """HSET: field value field value ..."""
+        pairs = list(fields.items())
+        for start in range(0, len(pairs), _MAX_ITEMS):
+            self.items.append(
+                head + [item for pair in pairs[start : start + _MAX_ITEMS] for item in pair]
+            )
+
+
+class _Replies:
+    """Reads the replies back in the order the commands were added (`add_each` split included)."""
+
+    def __init__(self, replies: list[Any]) -> None:
+        self._replies = iter(replies)
+
+    def one(self) -> Any:
+        return next(self._replies)
+
+    def each(self, count: int) -> list[Any]:
+        values: list[Any] = []
+        while len(values) < count:
+            values.extend(self.one())
+        return values
+
+    def pairs(self) -> list[tuple[bytes, bytes]]:
+        flat = self.one()
+        return list(zip(flat[0::2], flat[1::2], strict=True))
+
+    def scores(self) -> dict[str, float]:
+        return {member.decode(): float(score) for member, score in self.pairs()}
+
+
 class RedisStateStore:
     def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
         self.client = client
         self.settings = settings
         self.prefix = settings.redis_prefix
+        self._batch = client.register_script(_BATCH)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
+
+    async def _run(self, commands: _Commands) -> list[Any]:
+        if not commands.items:
+            return []
+        replies: list[Any] = await self._batch(args=[orjson.dumps(commands.items)])
+        return replies
 
     async def read_behaviour(self, query: BehaviourQuery) -> BehaviourSnapshot:
         settings = self.settings
@@ -105,85 +181,85 @@ class RedisStateStore:
         payer_list = list(payees_by_payer)
         amount_payers = list(query.payers)
 
-        pipe = self.client.pipeline(transaction=False)
+        commands = _Commands()
         for caller in caller_list:
-            pipe.zrangebyscore(
+            commands.add(
+                "ZRANGEBYSCORE",
                 self._key("caller", caller, "calls"),
                 callers[caller] - settings.caller_window_s,
                 "+inf",
-                withscores=True,
+                "WITHSCORES",
             )
-        if caller_list:
-            pipe.zmscore(self._key("first_seen"), caller_list)
-            pipe.hmget(self._key("number_risk"), caller_list)
+        commands.add_each(["ZMSCORE", self._key("first_seen")], caller_list)
+        commands.add_each(["HMGET", self._key("number_risk")], caller_list)
         for payee in payee_list:
-            pipe.zrange(self._key("payee", payee, "payers"), 0, -1, withscores=True)
+            commands.add("ZRANGE", self._key("payee", payee, "payers"), 0, -1, "WITHSCORES")
             first_ts, last_ts = query.payees[payee]
             low = first_ts - settings.label_delay_s - PAYEE_LABEL_WINDOW_S
             high = last_ts - settings.label_delay_s
-            pipe.zrangebyscore(self._key("payee", payee, "received"), low, high, withscores=True)
-            pipe.zrangebyscore(self._key("payee", payee, "frauds"), low, high, withscores=True)
+            for kind in ("received", "frauds"):
+                commands.add(
+                    "ZRANGEBYSCORE", self._key("payee", payee, kind), low, high, "WITHSCORES"
+                )
         for payer in payer_list:
-            pipe.zmscore(self._key("payer", payer, "payees"), payees_by_payer[payer])
+            commands.add_each(
+                ["ZMSCORE", self._key("payer", payer, "payees")], payees_by_payer[payer]
+            )
         for payer in amount_payers:
-            pipe.zrangebyscore(
+            commands.add(
+                "ZRANGEBYSCORE",
                 self._key("payer", payer, "amounts"),
                 query.payers[payer] - PAYER_HISTORY_S,
                 "+inf",
-                withscores=True,
+                "WITHSCORES",
             )
-        replies = iter(await pipe.execute())
+        replies = _Replies(await self._run(commands))
 
         snapshot = BehaviourSnapshot()
         for caller in caller_list:
             snapshot.caller_calls[caller] = [
-                _call_from_member(member, score) for member, score in next(replies)
+                _call_from_member(member, float(score)) for member, score in replies.pairs()
             ]
-        if caller_list:
-            for caller, seen_ts in zip(caller_list, next(replies), strict=True):
-                if seen_ts is not None:
-                    snapshot.first_seen[caller] = float(seen_ts)
-            for caller, prior in zip(caller_list, next(replies), strict=True):
-                if prior is not None:
-                    snapshot.number_priors[caller] = float(prior)
+        for caller, seen_ts in zip(caller_list, replies.each(len(caller_list)), strict=True):
+            if seen_ts is not None:
+                snapshot.first_seen[caller] = float(seen_ts)
+        for caller, prior in zip(caller_list, replies.each(len(caller_list)), strict=True):
+            if prior is not None:
+                snapshot.number_priors[caller] = float(prior)
         for payee in payee_list:
-            snapshot.payee_payers[payee] = {
-                member.decode(): float(score) for member, score in next(replies)
-            }
-            snapshot.payee_received[payee] = {
-                member.decode(): float(score) for member, score in next(replies)
-            }
-            snapshot.payee_frauds[payee] = {
-                member.decode(): float(score) for member, score in next(replies)
-            }
+            snapshot.payee_payers[payee] = replies.scores()
+            snapshot.payee_received[payee] = replies.scores()
+            snapshot.payee_frauds[payee] = replies.scores()
         for payer in payer_list:
-            for payee, paid_ts in zip(payees_by_payer[payer], next(replies), strict=True):
+            payees = payees_by_payer[payer]
+            for payee, paid_ts in zip(payees, replies.each(len(payees)), strict=True):
                 if paid_ts is not None:
                     snapshot.first_paid[(payer, payee)] = float(paid_ts)
         for payer in amount_payers:
             snapshot.payer_amounts[payer] = [
-                _amount_from_member(member, score) for member, score in next(replies)
+                _amount_from_member(member, float(score)) for member, score in replies.pairs()
             ]
         return snapshot
 
     async def read_victims(self, victims: Collection[str]) -> dict[str, VictimState]:
         victim_list = list(victims)
-        if not victim_list:
-            return {}
-        pipe = self.client.pipeline(transaction=False)
+        commands = _Commands()
         for victim in victim_list:
-            pipe.hgetall(self._key("victim", victim, "contacts"))
-            pipe.hgetall(self._key("victim", victim, "transfers"))
-            pipe.get(self._key("victim", victim, "task"))
-            pipe.hgetall(self._key("victim", victim, "sent"))
-            pipe.get(self._key("victim", victim, "closed"))
-            pipe.hgetall(self._key("victim", victim, "transfer_context"))
-        replies = iter(await pipe.execute())
+            commands.add("HGETALL", self._key("victim", victim, "contacts"))
+            commands.add("HGETALL", self._key("victim", victim, "transfers"))
+            commands.add("GET", self._key("victim", victim, "task"))
+            commands.add("HGETALL", self._key("victim", victim, "sent"))
+            commands.add("GET", self._key("victim", victim, "closed"))
+            commands.add("HGETALL", self._key("victim", victim, "transfer_context"))
+        replies = _Replies(await self._run(commands))
         states: dict[str, VictimState] = {}
         for victim in victim_list:
-            contacts, transfers, task_json, sent, closed_json, contexts = (
-                next(replies) for _ in range(6)
-            )
+            contacts = dict(replies.pairs())
+            transfers = dict(replies.pairs())
+            task_json = replies.one()
+            sent = dict(replies.pairs())
+            closed_json = replies.one()
+            contexts = dict(replies.pairs())
             if not (contacts or transfers or task_json or sent):
                 continue
             task = _task_from_json(task_json) if task_json else None
@@ -206,58 +282,71 @@ class RedisStateStore:
     async def write(self, update: StateUpdate) -> None:
         settings = self.settings
         horizon = update.horizon_ts
-        pipe = self.client.pipeline(transaction=False)
+        commands = _Commands()
+
+        def window(key: str, members: Mapping[str, float], keep_s: int) -> None:
+            """Add scored members, drop those older than the window, expire the idle key."""
+            commands.add_pairs(["ZADD", key], members)
+            commands.add("ZREMRANGEBYSCORE", key, "-inf", f"({horizon - keep_s - 3600}")
+            commands.add("EXPIRE", key, keep_s + 7200)
+
         for caller, calls in update.caller_calls.items():
-            key = self._key("caller", caller, "calls")
-            pipe.zadd(key, {_call_member(call): call.start_ts for call in calls})
-            pipe.zremrangebyscore(key, "-inf", f"({horizon - settings.caller_window_s - 3600}")
-            pipe.expire(key, settings.caller_window_s + 7200)
-        if update.first_seen:
-            pipe.zadd(self._key("first_seen"), update.first_seen, lt=True)
+            window(
+                self._key("caller", caller, "calls"),
+                {_call_member(call): call.start_ts for call in calls},
+                settings.caller_window_s,
+            )
+        commands.add_pairs(["ZADD", self._key("first_seen"), "LT"], update.first_seen)
         for payee, payers in update.payee_payers.items():
             key = self._key("payee", payee, "payers")
-            pipe.zadd(key, payers, gt=True)
-            pipe.zremrangebyscore(key, "-inf", f"({horizon - settings.fan_in_window_s - 3600}")
-            pipe.expire(key, settings.fan_in_window_s + 7200)
+            commands.add_pairs(["ZADD", key, "GT"], payers)
+            commands.add(
+                "ZREMRANGEBYSCORE", key, "-inf", f"({horizon - settings.fan_in_window_s - 3600}"
+            )
+            commands.add("EXPIRE", key, settings.fan_in_window_s + 7200)
         paid_by_payer: dict[str, dict[str, float]] = defaultdict(dict)
         for (payer, payee), paid_ts in update.first_paid.items():
             paid_by_payer[payer][payee] = paid_ts
         for payer, payees in paid_by_payer.items():
             key = self._key("payer", payer, "payees")
-            pipe.zadd(key, payees, lt=True)
-            pipe.expire(key, settings.payee_history_s)
+            commands.add_pairs(["ZADD", key, "LT"], payees)
+            commands.add("EXPIRE", key, settings.payee_history_s)
         for payer, amounts in update.payer_amounts.items():
-            key = self._key("payer", payer, "amounts")
-            pipe.zadd(key, {_amount_member(item): item.ts for item in amounts})
-            pipe.zremrangebyscore(key, "-inf", f"({horizon - PAYER_HISTORY_S - 3600}")
-            pipe.expire(key, PAYER_HISTORY_S + 7200)
+            window(
+                self._key("payer", payer, "amounts"),
+                {_amount_member(item): item.ts for item in amounts},
+                PAYER_HISTORY_S,
+            )
         label_keep_s = settings.label_delay_s + PAYEE_LABEL_WINDOW_S
         for payee, received in update.payee_received.items():
-            key = self._key("payee", payee, "received")
-            pipe.zadd(key, received)
-            pipe.zremrangebyscore(key, "-inf", f"({horizon - label_keep_s - 3600}")
-            pipe.expire(key, label_keep_s + 7200)
+            window(self._key("payee", payee, "received"), received, label_keep_s)
         for victim, contexts in update.transfer_context.items():
             key = self._key("victim", victim, "transfer_context")
-            pipe.hset(key, mapping={e: orjson.dumps(list(c)) for e, c in contexts.items()})
-            pipe.expire(key, settings.transfer_lookback_s + 7200)
+            commands.add_fields(
+                ["HSET", key], {e: orjson.dumps(list(c)).decode() for e, c in contexts.items()}
+            )
+            commands.add("EXPIRE", key, settings.transfer_lookback_s + 7200)
         for victim, event_ids in update.expired_transfers.items():
-            pipe.hdel(self._key("victim", victim, "transfer_context"), *event_ids)
+            commands.add_each(["HDEL", self._key("victim", victim, "transfer_context")], event_ids)
         self._write_evidence(
-            pipe, "contacts", update.contacts, update.expired_contacts, settings.contact_lookback_s
+            commands,
+            "contacts",
+            update.contacts,
+            update.expired_contacts,
+            settings.contact_lookback_s,
         )
         self._write_evidence(
-            pipe,
+            commands,
             "transfers",
             update.transfers,
             update.expired_transfers,
             settings.transfer_lookback_s,
         )
-        await pipe.execute()
+        await self._run(commands)
 
     def _write_evidence(
         self,
-        pipe: Any,
+        commands: _Commands,
         kind: str,
         added: Mapping[str, Collection[CallEvidence | TransferEvidence]],
         expired: Mapping[str, list[str]],
@@ -265,20 +354,28 @@ class RedisStateStore:
     ) -> None:
         for victim, items in added.items():
             key = self._key("victim", victim, kind)
-            pipe.hset(key, mapping={item.event_id: orjson.dumps(item) for item in items})
-            pipe.expire(key, lookback_s + 7200)
+            commands.add_fields(
+                ["HSET", key], {i.event_id: orjson.dumps(i).decode() for i in items}
+            )
+            commands.add("EXPIRE", key, lookback_s + 7200)
         for victim, event_ids in expired.items():
-            pipe.hdel(self._key("victim", victim, kind), *event_ids)
+            commands.add_each(["HDEL", self._key("victim", victim, kind)], event_ids)
 
     async def record_sent(self, update: SentUpdate) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        commands = _Commands()
         for victim, task in update.tasks.items():
-            pipe.set(self._key("victim", victim, "task"), orjson.dumps(task), ex=_TASK_TTL_S)
+            commands.add(
+                "SET",
+                self._key("victim", victim, "task"),
+                orjson.dumps(task).decode(),
+                "EX",
+                _TASK_TTL_S,
+            )
         for victim, sent in update.sent.items():
             key = self._key("victim", victim, "sent")
-            pipe.hset(key, mapping=dict(sent.items()))
-            pipe.expire(key, self.settings.idempotency_ttl_s)
-        await pipe.execute()
+            commands.add_fields(["HSET", key], sent)
+            commands.add("EXPIRE", key, self.settings.idempotency_ttl_s)
+        await self._run(commands)
 
     async def close_tasks(self, closures: Collection[TaskClosure]) -> None:
         """Kept beside the task state, not in it, so a concurrent batch cannot undo a closure."""

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,25 @@ class RouteStats:
     requests: int = 0
     dead_letters: int = 0
 
+    def add(self, other: RouteStats) -> None:
+        for name in RouteStats.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def batches_by_size(
+    messages: Sequence[InputMessage], max_bytes: int
+) -> Iterator[Sequence[InputMessage]]:
+    """Consecutive runs of messages whose values total at most `max_bytes` (at least one each)."""
+    start, size = 0, 0
+    for index, message in enumerate(messages):
+        length = len(message.value or b"")
+        if index > start and size + length > max_bytes:
+            yield messages[start:index]
+            start, size = index, 0
+        size += length
+    if start < len(messages):
+        yield messages[start:]
+
 
 class BatchRouter:
     def __init__(
@@ -59,14 +78,27 @@ class BatchRouter:
         send: Send,
         clock: Callable[[], float] = time.time,
         retry_max_s: float = 5.0,
+        max_batch_bytes: int = 256 * 1024,
     ) -> None:
         self.pipeline = pipeline
         self.send = send
         self.clock = clock
         self.retry_max_s = retry_max_s
+        self.max_batch_bytes = max_batch_bytes
         self.totals = RouteStats()
 
     async def handle(self, messages: Sequence[InputMessage]) -> RouteStats:
+        """Route the messages in order, in batches of at most `max_batch_bytes` of input.
+
+        The consumer hands over up to N *messages*; a message may be an array of hundreds of
+        records, and one huge batch would hold every alert in it until the last record is scored.
+        """
+        stats = RouteStats()
+        for batch in batches_by_size(messages, self.max_batch_bytes):
+            stats.add(await self._route(batch))
+        return stats
+
+    async def _route(self, messages: Sequence[InputMessage]) -> RouteStats:
         result = await self._process(messages)
         deliveries = [
             await self.send(DISSUASION_TOPIC, task.victim.encode(), task_json(task))
@@ -93,8 +125,7 @@ class BatchRouter:
             len(result.requests),
             len(result.rejections),
         )
-        for name in RouteStats.__slots__:
-            setattr(self.totals, name, getattr(self.totals, name) + getattr(stats, name))
+        self.totals.add(stats)
         return stats
 
     async def close_tasks(self, outcome_values: Sequence[bytes | None]) -> int:

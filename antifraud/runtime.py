@@ -95,6 +95,7 @@ def child_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
     """The environment that gives a child exactly our settings, pointed at these servers."""
     child_settings = settings.model_copy(
         update={
+            "kafka_fetch_wait_ms": settings.fetch_wait_ms,
             "kafka_bootstrap": endpoints.kafka_bootstrap,
             "redis_url": SecretStr(endpoints.redis_url),
         }

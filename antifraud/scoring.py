@@ -30,7 +30,9 @@ class Scorer(Protocol):
 
     def predict_proba(self, rows: Sequence[Sequence[float]]) -> list[float]: ...
 
-    def top_factors(self, row: Sequence[float], limit: int = 3) -> list[str]: ...
+    def explain(self, rows: Sequence[Sequence[float]], limit: int = 3) -> list[list[str]]:
+        """Per row, the features that pushed its score up most ("name=value"), at most `limit`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,18 @@ class TransparentLogistic:
         logits = self._clipped(rows) @ coefficients + self.intercept
         return [float(p) for p in 1.0 / (1.0 + np.exp(-logits))]
 
-    def top_factors(self, row: Sequence[float], limit: int = 3) -> list[str]:
-        clipped = self._clipped([row])[0]
-        terms = [
-            (self.weights.get(name, 0.0) * value, name, float(row[index]))
-            for index, (name, value) in enumerate(zip(self.feature_names, clipped, strict=True))
-        ]
-        positive = sorted((term for term in terms if term[0] > 0), reverse=True)[:limit]
-        return [f"{name}={value:.3g}" for _, name, value in positive]
+    def explain(self, rows: Sequence[Sequence[float]], limit: int = 3) -> list[list[str]]:
+        if not rows:
+            return []
+        explained = []
+        for row, clipped in zip(rows, self._clipped(rows), strict=True):
+            terms = [
+                (self.weights.get(name, 0.0) * value, name, float(row[index]))
+                for index, (name, value) in enumerate(zip(self.feature_names, clipped, strict=True))
+            ]
+            positive = sorted((term for term in terms if term[0] > 0), reverse=True)[:limit]
+            explained.append([f"{name}={value:.3g}" for _, name, value in positive])
+        return explained
 
 
 DEFAULT_CALLER_MODEL = TransparentLogistic(

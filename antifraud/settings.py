@@ -13,6 +13,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+EMBEDDED_FETCH_WAIT_MS = 20
+KAFKA_FETCH_WAIT_MS = 500
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANTIFRAUD_", frozen=True, extra="ignore")
@@ -45,10 +48,11 @@ class Settings(BaseSettings):
     output_partitions: int = 4
     embedded_retention_ms: int = 2 * 3600 * 1000  # Tansu keeps everything in memory
     broker_session_timeout_s: float = 6.0  # Tansu group joins take half of it
+    kafka_fetch_wait_ms: int | None = None  # None: 20 on the embedded broker, 500 on Kafka
 
     # --- batching ------------------------------------------------------------------------------
-    batch_max_events: int = 500
-    batch_within_s: float = 0.05
+    batch_max_events: int = 500  # most messages the worker takes at once
+    batch_max_bytes: int = 256 * 1024  # input bytes per scored batch (arrays hold many records)
     redis_retry_max_s: float = 5.0
 
     # --- features and joins (seconds) ---------------------------------------------------------
@@ -99,6 +103,18 @@ class Settings(BaseSettings):
     @property
     def embedded_redis(self) -> bool:
         return self.redis_url is None
+
+    @property
+    def fetch_wait_ms(self) -> int:
+        """How long a consumer's fetch may wait for data.
+
+        Kafka answers a waiting fetch as soon as data arrives, so the wait only bounds idle
+        polling; the embedded broker answers only when the wait runs out, so there it is latency.
+        Resolve it before pointing a child at the embedded broker's address (`runtime.child_env`).
+        """
+        if self.kafka_fetch_wait_ms is not None:
+            return self.kafka_fetch_wait_ms
+        return EMBEDDED_FETCH_WAIT_MS if self.embedded_kafka else KAFKA_FETCH_WAIT_MS
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

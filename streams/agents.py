@@ -12,6 +12,7 @@ from antifraud.pipeline import InputMessage
 from antifraud.route import BatchRouter
 from antifraud.wiring import worker_pipeline
 from streams.app import app, settings
+from streams.batching import batches_while_busy
 
 input_topics = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
 outcomes_topic = app.topic(OUTCOMES_TOPIC, key_type=bytes, value_type=bytes)
@@ -28,7 +29,12 @@ async def _send(topic: str, key: bytes | None, value: bytes) -> Any:
 @cache
 def _wired() -> tuple[BatchRouter, ModelRefresher]:
     pipeline, refresher = worker_pipeline(settings)
-    return BatchRouter(pipeline, _send, retry_max_s=settings.redis_retry_max_s), refresher
+    return BatchRouter(
+        pipeline,
+        _send,
+        retry_max_s=settings.redis_retry_max_s,
+        max_batch_bytes=settings.batch_max_bytes,
+    ), refresher
 
 
 def _router() -> BatchRouter:
@@ -43,7 +49,7 @@ async def refresh_models() -> None:
 
 @app.agent(input_topics)
 async def score_events(stream: Any) -> None:
-    async for events in stream.take_events(settings.batch_max_events, settings.batch_within_s):
+    async for events in batches_while_busy(stream, settings.batch_max_events):
         await _router().handle(
             [
                 InputMessage(
@@ -64,5 +70,5 @@ async def score_events(stream: Any) -> None:
 
 @app.agent(outcomes_topic)
 async def close_tasks(stream: Any) -> None:
-    async for values in stream.take(settings.batch_max_events, settings.batch_within_s):
-        await _router().close_tasks(values)
+    async for events in batches_while_busy(stream, settings.batch_max_events):
+        await _router().close_tasks([event.value for event in events])

@@ -31,7 +31,8 @@ def _credentials() -> faust.types.auth.CredentialsT | None:
 
 app = faust.App(
     settings.app_id,
-    broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+    # antifraud-kafka: Faust's aiokafka transport with our fetch wait (streams/kafka.py)
+    broker=[f"antifraud-kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
     broker_credentials=_credentials(),
     autodiscover=False,
     datadir=str(settings.data_dir / "faust"),

@@ -1,7 +1,7 @@
 """The "Faust floor" of the benchmark: a minimal agent doing trivial work per message.
 
-It consumes the input topics exactly as the real agent does (`take_events`, same batch size
-and wait) but only checks each value for a benchmark end marker, which it echoes to the DLQ
+It consumes the input topics exactly as the real agent does (`batches_while_busy`, same batch
+size) but only checks each value for a benchmark end marker, which it echoes to the DLQ
 topic in the dead-letter shape so the harness can tell when a partition has been consumed.
 What it costs per message is Faust's own machinery: the floor under the real worker.
 Run as its own process: `python -m streams.bench_floor worker` (settings from the environment).
@@ -16,6 +16,7 @@ import orjson
 from antifraud.bench.inputs import MARKER_PREFIX
 from antifraud.contracts import DLQ_TOPIC, INPUT_TOPICS
 from streams.app import app, settings
+from streams.batching import batches_while_busy
 
 input_topics = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
 dead_letters = app.topic(
@@ -26,7 +27,7 @@ dead_letters = app.topic(
 @app.agent(input_topics)
 async def floor(stream: Any) -> None:
     seen_bytes = 0
-    async for events in stream.take_events(settings.batch_max_events, settings.batch_within_s):
+    async for events in batches_while_busy(stream, settings.batch_max_events):
         for event in events:
             value = event.value or b""
             seen_bytes += len(value)

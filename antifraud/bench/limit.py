@@ -21,26 +21,11 @@ from antifraud.settings import Settings, get_settings
 from antifraud.wiring import worker_pipeline
 
 
-async def take(consumer: AIOKafkaConsumer, max_records: int, within_s: float) -> list[Any]:
-    """Up to `max_records` messages, waiting at most `within_s` after the first one arrived:
-    the batching of the worker's `stream.take_events(max, within)`, without Faust."""
-    loop = asyncio.get_running_loop()
-    taken: list[Any] = []
-    deadline: float | None = None
-    while len(taken) < max_records:
-        wait_s = within_s if deadline is None else deadline - loop.time()
-        if wait_s <= 0:
-            break
-        batches = await consumer.getmany(
-            timeout_ms=max(int(wait_s * 1000), 1), max_records=max_records - len(taken)
-        )
-        fetched = [record for records in batches.values() for record in records]
-        if not fetched and deadline is None:
-            break  # idle: nothing arrived within the wait
-        if fetched and deadline is None:
-            deadline = loop.time() + within_s
-        taken += fetched
-    return taken
+async def take(consumer: AIOKafkaConsumer, max_records: int) -> list[Any]:
+    """What the consumer has fetched, up to `max_records`, waiting only for the first record:
+    the worker's batching (`streams.batching.batches_while_busy`), without Faust."""
+    batches = await consumer.getmany(timeout_ms=1000, max_records=max_records)
+    return [record for records in batches.values() for record in records]
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
@@ -56,7 +41,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         session_timeout_ms=session_ms,
         heartbeat_interval_ms=max(session_ms // 6, 500),
         max_poll_records=settings.batch_max_events,
-        fetch_max_wait_ms=int(settings.batch_within_s * 1000),
+        fetch_max_wait_ms=settings.fetch_wait_ms,
         max_partition_fetch_bytes=8 << 20,
     )
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1)
@@ -64,13 +49,18 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
         return await producer.send(topic, value=value, key=key)
 
-    router = BatchRouter(worker_pipeline(settings)[0], send, retry_max_s=settings.redis_retry_max_s)
+    router = BatchRouter(
+        worker_pipeline(settings)[0],
+        send,
+        retry_max_s=settings.redis_retry_max_s,
+        max_batch_bytes=settings.batch_max_bytes,
+    )
     await producer.start()
     await consumer.start()
     logging.getLogger("antifraud.bench").warning("limit loop started")
     try:
         while not stop.is_set():
-            records = await take(consumer, settings.batch_max_events, settings.batch_within_s)
+            records = await take(consumer, settings.batch_max_events)
             if records:
                 await router.handle(
                     [

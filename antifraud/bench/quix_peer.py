@@ -57,7 +57,7 @@ def build(settings: Settings) -> Application:
         consumer_extra_config={
             "session.timeout.ms": session_ms,
             "heartbeat.interval.ms": max(session_ms // 6, 500),
-            "fetch.wait.max.ms": int(settings.batch_within_s * 1000),
+            "fetch.wait.max.ms": settings.fetch_wait_ms,
         },
     )
     outputs: dict[str, Topic] = {

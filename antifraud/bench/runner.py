@@ -132,7 +132,8 @@ def quix_available() -> bool:
 def _settings_meta(settings: Settings) -> dict[str, Any]:
     return {
         "batch_max_events": settings.batch_max_events,
-        "batch_within_s": settings.batch_within_s,
+        "batch_max_bytes": settings.batch_max_bytes,
+        "kafka_fetch_wait_ms": settings.fetch_wait_ms,
         "input_partitions": settings.input_partitions,
         "output_partitions": settings.output_partitions,
         "broker_session_timeout_s": settings.broker_session_timeout_s,

@@ -84,6 +84,7 @@ class Environment:
         self.servers.append(redis_server)
         self.settings = self.base.model_copy(
             update={
+                "kafka_fetch_wait_ms": self.base.fetch_wait_ms,
                 "kafka_bootstrap": kafka.url,
                 "redis_url": SecretStr(redis_server.url),
                 "data_dir": self.root,

@@ -38,7 +38,6 @@ def worker_settings(
         data_dir=Path(tmp_path_factory.mktemp("worker")),
         worker_web_port=free_port(),
         app_id="antifraud-test",
-        batch_within_s=0.02,
         models_dir=Path(tmp_path_factory.mktemp("models")),  # empty registry: default models
         model_refresh_s=0.5,
     )

@@ -370,34 +370,3 @@ def test_frame_parsing_and_areas() -> None:
     assert area_of("/usr/lib/python3.11/asyncio/events.py") == "asyncio"
     assert area_of("<frozen importlib>") == "other"
     assert DLQ_TOPIC == "antifraud.dlq"
-
-
-# --- the limit loop's batching ------------------------------------------------------------------
-
-
-class FakeConsumer:
-    """Hands out prepared `getmany` answers; an empty answer after they run out."""
-
-    def __init__(self, answers: list[list[int]]) -> None:
-        self.answers = answers
-        self.asked: list[int] = []
-
-    async def getmany(self, timeout_ms: int, max_records: int) -> dict[str, list[int]]:
-        self.asked.append(max_records)
-        return {"tp": self.answers.pop(0)[:max_records]} if self.answers else {}
-
-
-async def test_the_limit_loop_batches_like_take_events() -> None:
-    from typing import cast
-
-    from aiokafka import AIOKafkaConsumer
-
-    from antifraud.bench.limit import take
-
-    full = FakeConsumer([[1, 2, 3], [4, 5, 6], [7]])
-    assert await take(cast(AIOKafkaConsumer, full), 5, 0.5) == [1, 2, 3, 4, 5]
-    assert full.asked == [5, 2]  # never more than the batch may still hold
-    idle = FakeConsumer([])
-    assert await take(cast(AIOKafkaConsumer, idle), 5, 0.01) == []
-    trickle = FakeConsumer([[1], [], [2]])
-    assert await take(cast(AIOKafkaConsumer, trickle), 5, 0.5) == [1, 2]

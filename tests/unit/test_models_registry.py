@@ -61,7 +61,20 @@ def test_publish_then_load_scores_the_same(tmp_path: Path) -> None:
     rows = [[0.5] * len(CALLER_FEATURES), [0.1] * 6 + [1800.0] + [0.1] * 4]
     expected = long_call_lover().predict_proba(np.asarray(rows))[:, 1]
     assert loaded.predict_proba(rows) == pytest.approx(expected.tolist())
-    assert loaded.top_factors(rows[1])[0].startswith("duration_s=")
+    assert loaded.explain(rows)[1][0].startswith("duration_s=")
+
+
+def test_explaining_a_batch_explains_each_row_as_if_alone(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    publish(registry)
+    loaded = registry.load(CALLER_MODEL, "v1")
+    rows = [
+        [float(index % 7) * 0.3 + 0.1] * 6 + [60.0 * index] + [float(index % 3)] * 4
+        for index in range(12)
+    ]
+    together = loaded.explain(rows, limit=2)
+    assert together == [loaded.explain([row], limit=2)[0] for row in rows]
+    assert any(together) and all(len(factors) <= 2 for factors in together)
 
 
 def test_activate_names_the_live_version(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import orjson
 
 from antifraud.memory_state import MemoryStateStore
-from antifraud.pipeline import Pipeline
-from antifraud.route import BatchRouter
+from antifraud.pipeline import BatchResult, InputMessage, Pipeline
+from antifraud.route import BatchRouter, RouteStats, batches_by_size
 from antifraud.scoring import DEFAULT_CALLER_MODEL
 from antifraud.settings import Settings
 from tests.unit.conftest import StaticLists
@@ -31,8 +31,8 @@ class BrokenOnOneRow:
             raise ValueError("model cannot score this row")
         return DEFAULT_CALLER_MODEL.predict_proba(rows)
 
-    def top_factors(self, row: Sequence[float], limit: int = 3) -> list[str]:
-        return []
+    def explain(self, rows: Sequence[Sequence[float]], limit: int = 3) -> list[list[str]]:
+        return [[] for _ in rows]
 
 
 async def test_a_message_that_breaks_processing_goes_to_the_dlq_alone() -> None:
@@ -63,3 +63,45 @@ async def test_a_message_that_breaks_processing_goes_to_the_dlq_alone() -> None:
     victims = {orjson.loads(value)["victim"] for topic, _, value in sent
                if topic == "jocc.dissuasion"}
     assert victims == {"+8613800000001", "+8613800000003"}
+
+
+def test_batches_by_size_keeps_order_and_cuts_at_the_byte_budget() -> None:
+    messages = [call(f"c{index}", T0 + index, 900, callee="13800000001") for index in range(9)]
+    size = len(messages[0].value or b"")
+    batches = list(batches_by_size(messages, 2 * size + size // 2))
+    assert [m for batch in batches for m in batch] == messages
+    assert [len(batch) for batch in batches] == [2, 2, 2, 2, 1]
+    # A message larger than the budget still goes, alone.
+    assert [len(batch) for batch in batches_by_size(messages[:3], size // 2)] == [1, 1, 1]
+    assert list(batches_by_size([], 100)) == []
+
+
+async def test_a_large_take_is_scored_in_parts_with_the_same_outcome() -> None:
+    settings = Settings()
+    lists = StaticLists()
+    lists.block(RISKY)
+    messages = [call(f"c{index}", T0 + index, 900, callee=f"138000000{index:02d}") for index in range(12)]
+
+    async def route(max_batch_bytes: int) -> tuple[RouteStats, list[int]]:
+        pipeline = Pipeline(MemoryStateStore(settings), lists, settings)
+        batch_sizes: list[int] = []
+        process = pipeline.process
+
+        async def counted(batch: Sequence[InputMessage]) -> BatchResult:
+            batch_sizes.append(len(batch))
+            return await process(batch)
+
+        pipeline.process = counted  # type: ignore[method-assign]
+
+        async def send(topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+
+        router = BatchRouter(pipeline, send, max_batch_bytes=max_batch_bytes)
+        return await router.handle(messages), batch_sizes
+
+    whole, whole_sizes = await route(1 << 20)
+    parts, part_sizes = await route(3 * max(len(m.value or b"") for m in messages))
+    assert whole_sizes == [12] and part_sizes == [3, 3, 3, 3]
+    assert parts == whole and whole.tasks == 12

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from antifraud.runtime import Endpoints, child_env
 from antifraud.settings import Settings, settings_env
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -44,3 +45,14 @@ def test_child_process_environment_reproduces_the_settings(monkeypatch: pytest.M
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
 def test_readme_documents_every_setting(field: str) -> None:
     assert f"`{env_name(field)}`" in README.read_text(encoding="utf-8")
+
+
+def test_fetch_wait_is_short_on_the_embedded_broker_and_stays_so_in_children() -> None:
+    embedded = Settings()
+    assert embedded.fetch_wait_ms < Settings(KAFKA_BOOTSTRAP="kafka:9092").fetch_wait_ms
+    child = child_env(embedded, Endpoints("127.0.0.1:19092", "redis://127.0.0.1:16379/0"))
+    assert child["KAFKA_BOOTSTRAP"] == "127.0.0.1:19092"
+    assert child["ANTIFRAUD_KAFKA_FETCH_WAIT_MS"] == str(embedded.fetch_wait_ms)
+    chosen = Settings(kafka_fetch_wait_ms=75)
+    assert chosen.fetch_wait_ms == 75
+    assert child_env(chosen, Endpoints("k:1", "redis://r:1/0"))["ANTIFRAUD_KAFKA_FETCH_WAIT_MS"] == "75"

@@ -1,0 +1,48 @@
+"""Batches that are as large as the load makes them, not as long as a timer says.
+
+Faust's `take_events(n, within)` stops reading while the agent processes a batch and then waits
+up to `within` to fill the next one: a short wait makes small batches under load (each paying
+the fixed costs of a batch: the Redis round trips and the model calls), a long one adds its
+length to every alert's latency. Here the stream is read all the time into a bounded queue, and
+each batch is whatever arrived while the previous one was processed: one event when the stream
+is quiet (nothing waits), up to `max_events` under load (the fixed costs are shared).
+
+Events are acknowledged only after their batch was handled, so their offsets are committed
+only once their outputs were sent (at-least-once, as with `take_events`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+
+async def batches_while_busy(stream: Any, max_events: int) -> AsyncIterator[list[Any]]:
+    stream.enable_acks = False  # acked below, once the batch was handled
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_events)
+
+    async def read() -> None:
+        async for event in stream.events():
+            await queue.put(event)
+
+    reader = asyncio.ensure_future(read())
+    try:
+        while True:
+            first = asyncio.ensure_future(queue.get())
+            await asyncio.wait({first, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if not first.done():
+                first.cancel()
+                reader.result()  # the stream ended or failed: say so
+                return
+            batch = [first.result()]
+            while len(batch) < max_events and not queue.empty():
+                batch.append(queue.get_nowait())
+            yield batch
+            for event in batch:
+                await stream.ack(event)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
