@@ -18,30 +18,44 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+_END = object()  # the reader stopped: the stream ended or failed
+
 
 async def batches_while_busy(stream: Any, max_events: int) -> AsyncIterator[list[Any]]:
     stream.enable_acks = False  # acked below, once the batch was handled
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_events)
+    failure: list[BaseException] = []
 
     async def read() -> None:
-        async for event in stream.events():
-            await queue.put(event)
+        try:
+            async for event in stream.events():
+                await queue.put(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failure.append(error)
+        await queue.put(_END)
 
     reader = asyncio.ensure_future(read())
     try:
-        while True:
-            first = asyncio.ensure_future(queue.get())
-            await asyncio.wait({first, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if not first.done():
-                first.cancel()
-                reader.result()  # the stream ended or failed: say so
-                return
-            batch = [first.result()]
-            while len(batch) < max_events and not queue.empty():
-                batch.append(queue.get_nowait())
-            yield batch
-            for event in batch:
-                await stream.ack(event)
+        ended = False
+        while not ended:
+            batch: list[Any] = []
+            item = await queue.get()  # wait for the first event only
+            while True:
+                if item is _END:
+                    ended = True
+                    break
+                batch.append(item)
+                if len(batch) >= max_events or queue.empty():
+                    break
+                item = queue.get_nowait()
+            if batch:
+                yield batch
+                for event in batch:
+                    await stream.ack(event)
+        if failure:
+            raise failure[0]
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
