@@ -19,6 +19,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 _END = object()  # the reader stopped: the stream ended or failed
+_BUSY = 8  # this many events waiting at once: a backlog, not a trickle
+_FILL_S = 0.005  # how long a backlog may fill a batch further
+_FILL_STEP_S = 0.0005
 
 
 async def batches_while_busy(stream: Any, max_events: int) -> AsyncIterator[list[Any]]:
@@ -37,6 +40,7 @@ async def batches_while_busy(stream: Any, max_events: int) -> AsyncIterator[list
         await queue.put(_END)
 
     reader = asyncio.ensure_future(read())
+    loop = asyncio.get_running_loop()
     try:
         ended = False
         while not ended:
@@ -50,6 +54,18 @@ async def batches_while_busy(stream: Any, max_events: int) -> AsyncIterator[list
                 if len(batch) >= max_events or queue.empty():
                     break
                 item = queue.get_nowait()
+            if _BUSY <= len(batch) < max_events and not ended:
+                # Many were waiting: the stream has a backlog. Let it run a moment longer, so
+                # the batch's fixed costs are shared by more events (a quiet stream never waits).
+                deadline = loop.time() + _FILL_S
+                while len(batch) < max_events and loop.time() < deadline and not ended:
+                    await asyncio.sleep(_FILL_STEP_S)
+                    while len(batch) < max_events and not queue.empty():
+                        item = queue.get_nowait()
+                        if item is _END:
+                            ended = True
+                            break
+                        batch.append(item)
             if batch:
                 yield batch
                 for event in batch:

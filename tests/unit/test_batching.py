@@ -72,3 +72,18 @@ async def test_a_failing_stream_fails_the_batches() -> None:
     assert await asyncio.wait_for(anext(batches), 0.5) == ["a"]
     with pytest.raises(RuntimeError, match="broker gone"):
         await asyncio.wait_for(anext(batches), 0.5)
+
+
+async def test_a_backlog_lets_the_batch_fill_a_moment_longer() -> None:
+    stream = FakeStream()
+    batches = batches_while_busy(stream, max_events=100)
+    stream.arrive(*range(10))
+
+    async def late() -> None:
+        await asyncio.sleep(0.001)
+        stream.arrive(10, 11)
+
+    arriving = asyncio.ensure_future(late())
+    assert await asyncio.wait_for(anext(batches), 0.5) == list(range(12))
+    await arriving
+    await batches.aclose()
