@@ -24,6 +24,16 @@ _FILL_S = 0.005  # how long a backlog may fill a batch further
 _FILL_STEP_S = 0.0005
 
 
+def _take_waiting(queue: asyncio.Queue[Any], batch: list[Any], max_events: int) -> bool:
+    """Move what is waiting into the batch (up to `max_events`); True once the reader stopped."""
+    while len(batch) < max_events and not queue.empty():
+        item = queue.get_nowait()
+        if item is _END:
+            return True
+        batch.append(item)
+    return False
+
+
 async def batches_while_busy(stream: Any, max_events: int) -> AsyncIterator[list[Any]]:
     stream.enable_acks = False  # acked below, once the batch was handled
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_events)
@@ -44,32 +54,21 @@ async def batches_while_busy(stream: Any, max_events: int) -> AsyncIterator[list
     try:
         ended = False
         while not ended:
-            batch: list[Any] = []
-            item = await queue.get()  # wait for the first event only
-            while True:
-                if item is _END:
-                    ended = True
-                    break
-                batch.append(item)
-                if len(batch) >= max_events or queue.empty():
-                    break
-                item = queue.get_nowait()
-            if _BUSY <= len(batch) < max_events and not ended:
+            first = await queue.get()  # the only wait when the stream is quiet
+            if first is _END:
+                break
+            batch = [first]
+            ended = _take_waiting(queue, batch, max_events)
+            if not ended and _BUSY <= len(batch) < max_events:
                 # Many were waiting: the stream has a backlog. Let it run a moment longer, so
-                # the batch's fixed costs are shared by more events (a quiet stream never waits).
+                # the batch's fixed costs are shared by more events.
                 deadline = loop.time() + _FILL_S
-                while len(batch) < max_events and loop.time() < deadline and not ended:
+                while not ended and len(batch) < max_events and loop.time() < deadline:
                     await asyncio.sleep(_FILL_STEP_S)
-                    while len(batch) < max_events and not queue.empty():
-                        item = queue.get_nowait()
-                        if item is _END:
-                            ended = True
-                            break
-                        batch.append(item)
-            if batch:
-                yield batch
-                for event in batch:
-                    await stream.ack(event)
+                    ended = _take_waiting(queue, batch, max_events)
+            yield batch
+            for event in batch:
+                await stream.ack(event)
         if failure:
             raise failure[0]
     finally:

@@ -2,8 +2,8 @@
 
 Faust creates the worker's consumer with `fetch_max_wait_ms=1500`, fixed. Kafka answers a
 waiting fetch as soon as data arrives, so there it only bounds idle polling; the embedded
-broker (Tansu) answers only when the wait runs out, so every record would wait ~0.75 s on
-average before the worker saw it (`antifraud bench fetch-wait`). Registered under the
+broker (Tansu) answers only when the wait runs out, so every record would wait up to 1.5 s
+before the worker saw it (`antifraud bench fetch-wait`). Registered under the
 `faust.transports` entry point as `antifraud-kafka` (pyproject.toml); `streams/app.py` uses it.
 """
 
