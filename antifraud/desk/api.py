@@ -14,13 +14,11 @@ from fastapi.responses import StreamingResponse
 from antifraud.desk import authz, metrics, schemas
 from antifraud.desk.actions import (
     Plan,
-    audit,
     parse_input,
 )
 from antifraud.desk.auth import ApiUser, AuthContext, ConsoleDep, actor_of, check_csrf
 from antifraud.desk.authz import Denied
 from antifraud.desk.console import Console
-from antifraud.desk.records import AuditAction
 
 router = APIRouter(prefix="/api/v1", tags=["console"])
 
@@ -84,16 +82,7 @@ async def get_task(
     request: Request, task_id: str, context: ApiUser, console: ConsoleDep
 ) -> schemas.TaskDetail:
     """One task with its evidence; the victim's number in full only for the holder (audited)."""
-    authz.check_read_tasks(context.user)
-    now = console.now()
-    view = console.state.task_view(task_id, now)
-    if view is None:
-        raise Denied(404, "no such task")
-    full = authz.sees_full_victim_number(context.user, view.claim.holder if view.claim else None)
-    action = AuditAction.VIEW_TASK_FULL if full else AuditAction.VIEW_TASK
-    await console.record_audit(
-        audit(actor_of(request, context), console.new_id, now, action, "task", task_id)
-    )
+    view, full = await console.open_task(actor_of(request, context), task_id, console.now())
     return schemas.task_detail(view, full)
 
 
@@ -173,16 +162,8 @@ async def get_request(
     request: Request, request_id: str, context: ApiUser, console: ConsoleDep
 ) -> schemas.RequestDetail:
     """One request; the full account for the request's bank (audited)."""
-    stop = authz.check_read_request(context.user, console.state.requests.get(request_id))
-    now = console.now()
-    view = console.state.request_view(request_id, now)
-    if view is None:
-        raise Denied(404, "no such request")
-    full = authz.sees_full_account(context.user, stop)
-    action = AuditAction.VIEW_REQUEST_FULL if full else AuditAction.VIEW_REQUEST
-    await console.record_audit(
-        audit(actor_of(request, context), console.new_id, now, action, "request", request_id)
-    )
+    actor = actor_of(request, context)
+    view, full = await console.open_request(actor, request_id, console.now())
     return schemas.request_detail(view, full)
 
 
@@ -229,19 +210,10 @@ async def get_escalation(
     request: Request, escalation_id: str, context: ApiUser, console: ConsoleDep
 ) -> schemas.EscalationDetail:
     """One escalation with the task's evidence; the full number for the area's officers."""
-    escalation = authz.check_read_escalation(
-        context.user, console.state.escalations.get(escalation_id)
-    )
     now = console.now()
-    full = authz.sees_full_number_on_escalation(context.user, escalation)
-    action = AuditAction.VIEW_ESCALATION_FULL if full else AuditAction.VIEW_ESCALATION
-    await console.record_audit(
-        audit(actor_of(request, context), console.new_id, now, action, "escalation", escalation_id)
-    )
-    view = console.state.escalation_view(escalation_id)
-    if view is None:
-        raise Denied(404, "no such escalation")
-    return schemas.escalation_detail(view, console.state.task_view(escalation.task_id, now), full)
+    view, full = await console.open_escalation(actor_of(request, context), escalation_id, now)
+    task_view = console.state.task_view(view.escalation.task_id, now)
+    return schemas.escalation_detail(view, task_view, full)
 
 
 @router.post("/escalations/{escalation_id}/visits", responses=CHANGES)

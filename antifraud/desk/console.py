@@ -13,10 +13,12 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 
 from antifraud.contracts import AUDIT_TOPIC, ESCALATIONS_TOPIC, OUTCOMES_TOPIC, OutcomeCode
+from antifraud.desk import authz
 from antifraud.desk.actions import (
     Actor,
     OutcomeInput,
     Plan,
+    audit,
     plan_claim,
     plan_release,
     plan_request_outcome,
@@ -24,10 +26,12 @@ from antifraud.desk.actions import (
     plan_visit,
 )
 from antifraud.desk.areas import AreaDirectory, AreaStore
+from antifraud.desk.authz import Denied
 from antifraud.desk.bus import Broadcaster, KafkaBus
 from antifraud.desk.config import Clock, DeskConfig
-from antifraud.desk.projection import DeskState
+from antifraud.desk.projection import DeskState, EscalationView, RequestView, TaskView
 from antifraud.desk.records import (
+    AuditAction,
     AuditEntry,
     audit_dict,
     dumps,
@@ -133,6 +137,47 @@ class Console:
         return await self.act(
             lambda now: plan_visit(self.state, actor, escalation_id, submitted, now, self.new_id)
         )
+
+    # --- the views of personal data: authorized and audited in one place each ----------------
+    async def open_task(self, actor: Actor, task_id: str, now: float) -> tuple[TaskView, bool]:
+        """The task, and whether this actor sees the victim's full number (only its holder)."""
+        authz.check_read_tasks(actor.user)
+        view = self.state.task_view(task_id, now)
+        if view is None:
+            raise Denied(404, "no such task")
+        holder = view.claim.holder if view.claim else None
+        full = authz.sees_full_victim_number(actor.user, holder)
+        action = AuditAction.VIEW_TASK_FULL if full else AuditAction.VIEW_TASK
+        await self.record_audit(audit(actor, self.new_id, now, action, "task", task_id))
+        return view, full
+
+    async def open_request(
+        self, actor: Actor, request_id: str, now: float
+    ) -> tuple[RequestView, bool]:
+        """The request, and whether this actor sees the full account (only the request's bank)."""
+        stop = authz.check_read_request(actor.user, self.state.requests.get(request_id))
+        view = self.state.request_view(request_id, now)
+        if view is None:
+            raise Denied(404, "no such request")
+        full = authz.sees_full_account(actor.user, stop)
+        action = AuditAction.VIEW_REQUEST_FULL if full else AuditAction.VIEW_REQUEST
+        await self.record_audit(audit(actor, self.new_id, now, action, "request", request_id))
+        return view, full
+
+    async def open_escalation(
+        self, actor: Actor, escalation_id: str, now: float
+    ) -> tuple[EscalationView, bool]:
+        """The escalation, and whether this actor sees the full number (the area's officers)."""
+        escalation = authz.check_read_escalation(
+            actor.user, self.state.escalations.get(escalation_id)
+        )
+        view = self.state.escalation_view(escalation_id)
+        if view is None:
+            raise Denied(404, "no such escalation")
+        full = authz.sees_full_number_on_escalation(actor.user, escalation)
+        action = AuditAction.VIEW_ESCALATION_FULL if full else AuditAction.VIEW_ESCALATION
+        await self.record_audit(audit(actor, self.new_id, now, action, "escalation", escalation_id))
+        return view, full
 
     async def commit(self, plan: Plan) -> None:
         """Audit first (so no change is ever unaudited), then escalations, then outcomes; the

@@ -223,17 +223,8 @@ async def desk(
 async def task_page(
     request: Request, task_id: str, context: PageUser, console: ConsoleDep
 ) -> HTMLResponse:
-    authz.check_read_tasks(context.user)
     now = console.now()
-    view = console.state.task_view(task_id, now)
-    if view is None:
-        raise Denied(404, "no such task")
-    holder = view.claim.holder if view.claim else None
-    full = authz.sees_full_victim_number(context.user, holder)
-    action = AuditAction.VIEW_TASK_FULL if full else AuditAction.VIEW_TASK
-    await console.record_audit(
-        audit(actor_of(request, context), console.new_id, now, action, "task", task_id)
-    )
+    view, full = await console.open_task(actor_of(request, context), task_id, now)
     timeline: list[tuple[float, str, object]] = [(c.start_ts, "call", c) for c in view.task.calls]
     timeline += [(t.ts, "transfer", t) for t in view.task.transfers]
     timeline.sort(key=lambda item: item[0])
@@ -246,7 +237,7 @@ async def task_page(
         view=view,
         task=view.task,
         full=full,
-        holder=holder,
+        holder=view.claim.holder if view.claim else None,
         timeline=timeline,
         requests=[r for r in requests if r is not None],
         escalations=[e for e in escalations if e is not None],
@@ -320,22 +311,14 @@ async def bank(
 async def request_page(
     request: Request, request_id: str, context: PageUser, console: ConsoleDep
 ) -> HTMLResponse:
-    stop = authz.check_read_request(context.user, console.state.requests.get(request_id))
     now = console.now()
-    view = console.state.request_view(request_id, now)
-    if view is None:
-        raise Denied(404, "no such request")
-    full = authz.sees_full_account(context.user, stop)
-    action = AuditAction.VIEW_REQUEST_FULL if full else AuditAction.VIEW_REQUEST
-    await console.record_audit(
-        audit(actor_of(request, context), console.new_id, now, action, "request", request_id)
-    )
+    view, full = await console.open_request(actor_of(request, context), request_id, now)
     return render(
         request,
         "request.html",
         context,
         view=view,
-        req=stop,
+        req=view.request,
         full=full,
         outcomes=BANK_OUTCOMES,
         can_work=context.user.role is authz.Role.BANK_LIAISON,
@@ -400,26 +383,19 @@ async def station(
 async def escalation_page(
     request: Request, escalation_id: str, context: PageUser, console: ConsoleDep
 ) -> HTMLResponse:
-    escalation = authz.check_read_escalation(
-        context.user, console.state.escalations.get(escalation_id)
+    view, full = await console.open_escalation(
+        actor_of(request, context), escalation_id, console.now()
     )
-    now = console.now()
-    full = authz.sees_full_number_on_escalation(context.user, escalation)
-    action = AuditAction.VIEW_ESCALATION_FULL if full else AuditAction.VIEW_ESCALATION
-    await console.record_audit(
-        audit(actor_of(request, context), console.new_id, now, action, "escalation", escalation_id)
-    )
-    view = console.state.escalation_view(escalation_id)
     return render(
         request,
         "escalation.html",
         context,
         view=view,
-        esc=escalation,
+        esc=view.escalation,
         full=full,
         outcomes=VISIT_OUTCOMES,
         can_work=context.user.role is authz.Role.STATION_OFFICER,
-        script=script_for(escalation.scenario),
+        script=script_for(view.escalation.scenario),
     )
 
 
