@@ -46,6 +46,21 @@ def _run(work: Callable[[aioredis.Redis, str], Awaitable[_T]]) -> _T:
     return run_with_redis(lambda client: work(client, prefix))
 
 
+def _change_user(username: str, work: Callable[[aioredis.Redis, str], Awaitable[_T]]) -> _T:
+    """Run a change to one user; an unknown user is a clear error (exit 2)."""
+    try:
+        return _run(work)
+    except UnknownUserError:
+        typer.echo(f"error: no user {username}", err=True)
+        raise typer.Exit(2) from None
+
+
+async def _end_sessions(client: aioredis.Redis, prefix: str, username: str) -> None:
+    from antifraud.desk.sessions import SessionStore
+
+    await SessionStore(client, prefix, 1, 1).delete_all_for(username)
+
+
 def _audit(action: AuditAction, subject: str, subject_id: str, detail: str) -> None:
     """Best effort: the change is made either way, but the admin is told if it went unaudited."""
     from aiokafka import AIOKafkaProducer
@@ -172,16 +187,10 @@ def users_disable(username: str) -> None:
     """Disable a user: their sessions end and their API tokens are revoked."""
 
     async def work(client: aioredis.Redis, prefix: str) -> None:
-        from antifraud.desk.sessions import SessionStore
-
         await UserStore(client, prefix).set_disabled(username, True)
-        await SessionStore(client, prefix, 1, 1).delete_all_for(username)
+        await _end_sessions(client, prefix, username)
 
-    try:
-        _run(work)
-    except UnknownUserError:
-        typer.echo(f"error: no user {username}", err=True)
-        raise typer.Exit(2) from None
+    _change_user(username, work)
     _audit(AuditAction.USER_CHANGE, "user", username, "disabled")
     typer.echo(f"disabled {username}")
 
@@ -193,11 +202,7 @@ def users_enable(username: str) -> None:
     async def work(client: aioredis.Redis, prefix: str) -> None:
         await UserStore(client, prefix).set_disabled(username, False)
 
-    try:
-        _run(work)
-    except UnknownUserError:
-        typer.echo(f"error: no user {username}", err=True)
-        raise typer.Exit(2) from None
+    _change_user(username, work)
     _audit(AuditAction.USER_CHANGE, "user", username, "enabled")
     typer.echo(f"enabled {username}")
 
@@ -211,16 +216,10 @@ def users_passwd(
     password = _read_password(password_stdin)
 
     async def work(client: aioredis.Redis, prefix: str) -> None:
-        from antifraud.desk.sessions import SessionStore
-
         await UserStore(client, prefix).set_password(username, hash_password(password))
-        await SessionStore(client, prefix, 1, 1).delete_all_for(username)
+        await _end_sessions(client, prefix, username)
 
-    try:
-        _run(work)
-    except UnknownUserError:
-        typer.echo(f"error: no user {username}", err=True)
-        raise typer.Exit(2) from None
+    _change_user(username, work)
     _audit(AuditAction.USER_CHANGE, "user", username, "password set")
     typer.echo(f"password set for {username}")
 
@@ -238,11 +237,7 @@ def users_token(
             return f"revoked {await store.revoke_tokens(username)} token(s) of {username}"
         return await store.issue_token(username)
 
-    try:
-        result = _run(work)
-    except UnknownUserError:
-        typer.echo(f"error: no user {username}", err=True)
-        raise typer.Exit(2) from None
+    result = _change_user(username, work)
     _audit(
         AuditAction.USER_CHANGE, "user", username, "tokens revoked" if revoke else "token issued"
     )
