@@ -321,11 +321,7 @@ def activate(
         return
     if version is None:
         raise typer.BadParameter("name a version, or pass --default")
-    try:
-        target.activate(name, version)
-    except (ModelRefused, FileNotFoundError) as error:
-        console.print(f"[red]refused:[/red] {error}")
-        raise typer.Exit(1) from None
+    _unless_refused(lambda: target.activate(name, version))
     console.print(f"{name} {version} is live")
 
 
@@ -348,12 +344,17 @@ def shadow(
         return
     if version is None:
         raise typer.BadParameter("name a version, or pass --off / --report")
+    _unless_refused(lambda: target.set_shadow(name, version))
+    console.print(f"{name} {version} scores in shadow; see `antifraud models shadow - --report`")
+
+
+def _unless_refused(change: Callable[[], None]) -> None:
+    """A version the registry refuses (wrong libraries or features, missing) exits 1, saying why."""
     try:
-        target.set_shadow(name, version)
+        change()
     except (ModelRefused, FileNotFoundError) as error:
         console.print(f"[red]refused:[/red] {error}")
         raise typer.Exit(1) from None
-    console.print(f"{name} {version} scores in shadow; see `antifraud models shadow - --report`")
 
 
 def _shadow_report() -> None:
