@@ -17,6 +17,7 @@ from antifraud.redis_lists import RedisListStore
 from antifraud.redis_state import RedisStateStore
 from antifraud.route import BatchRouter
 from antifraud.settings import Settings
+from tests.unit.conftest import RecordingSend
 from tests.unit.test_pipeline import RISKY, T0, call
 
 pytestmark = pytest.mark.integration
@@ -33,14 +34,7 @@ async def test_redis_outage_holds_the_batch_until_redis_is_back(
     await lists.add(
         [ListEntry(ListName.BLOCK, EntryType.NUMBER, RISKY, "test", "fraud", time.time())]
     )
-    sent: list[tuple[str, bytes | None, bytes]] = []
-
-    async def send(topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
-        sent.append((topic, key, value))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
+    send = RecordingSend()
     router = BatchRouter(
         Pipeline(RedisStateStore(client, settings), lists, settings), send, retry_max_s=0.3
     )
@@ -50,14 +44,14 @@ async def test_redis_outage_holds_the_batch_until_redis_is_back(
             handling = asyncio.ensure_future(router.handle([call("c1", T0, 900)]))
             await asyncio.sleep(2.0)
             assert not handling.done(), "the batch must be held, not scored without state"
-            assert sent == []
+            assert send.sent == []
             assert "Redis unreachable" in caplog.text
             assert "holding 1 events" in caplog.text
 
             server = start_redis("127.0.0.1", port, tmp_path)
             stats = await asyncio.wait_for(handling, timeout=20)
         assert (stats.calls, stats.tasks) == (1, 1)
-        assert [topic for topic, _, _ in sent] == ["jocc.dissuasion"]
+        assert [topic for topic, _, _ in send.sent] == ["jocc.dissuasion"]
         assert "Redis reachable again" in caplog.text
     finally:
         await client.aclose()

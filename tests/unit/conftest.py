@@ -1,12 +1,27 @@
-"""Unit-test helpers: an in-memory list checker implementing the pipeline's `ListChecker` port."""
+"""Unit-test helpers: an in-memory list checker (the pipeline's `ListChecker` port) and a
+recording transport (the router's `Send`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 
 import pytest
 
 from antifraud.lists import EntryType, ListEntry, ListName, ListStatus
+
+
+class RecordingSend:
+    """The router's transport in tests: keeps what was sent; every send is delivered at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+
+    async def __call__(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+        self.sent.append((topic, key, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
 
 class StaticLists:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import orjson
@@ -12,7 +11,7 @@ from antifraud.pipeline import BatchResult, InputMessage, Pipeline
 from antifraud.route import BatchRouter, RouteStats, batches_by_size
 from antifraud.scoring import DEFAULT_CALLER_MODEL
 from antifraud.settings import Settings
-from tests.unit.conftest import StaticLists
+from tests.unit.conftest import RecordingSend, StaticLists
 from tests.unit.test_pipeline import RISKY, T0, call
 
 POISON_DURATION_S = 4242
@@ -39,14 +38,7 @@ async def test_a_message_that_breaks_processing_goes_to_the_dlq_alone() -> None:
     settings = Settings()
     lists = StaticLists()
     lists.block(RISKY)
-    sent: list[tuple[str, bytes | None, bytes]] = []
-
-    async def send(topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
-        sent.append((topic, key, value))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
+    send = RecordingSend()
     pipeline = Pipeline(MemoryStateStore(settings), lists, settings,
                         caller_model=BrokenOnOneRow())
     router = BatchRouter(pipeline, send)
@@ -56,11 +48,11 @@ async def test_a_message_that_breaks_processing_goes_to_the_dlq_alone() -> None:
         call("good2", T0, 900, callee="13800000003"),
     ])
     assert (stats.calls, stats.tasks, stats.dead_letters) == (2, 2, 1)
-    dead = [orjson.loads(value) for topic, _, value in sent if topic == "antifraud.dlq"]
+    dead = [orjson.loads(value) for topic, _, value in send.sent if topic == "antifraud.dlq"]
     assert len(dead) == 1
     assert dead[0]["reason"] == "processing failed: ValueError: model cannot score this row"
     assert orjson.loads(dead[0]["original_text"])["event_id"] == "poison"
-    victims = {orjson.loads(value)["victim"] for topic, _, value in sent
+    victims = {orjson.loads(value)["victim"] for topic, _, value in send.sent
                if topic == "jocc.dissuasion"}
     assert victims == {"+8613800000001", "+8613800000003"}
 
@@ -93,12 +85,7 @@ async def test_a_large_take_is_scored_in_parts_with_the_same_outcome() -> None:
 
         pipeline.process = counted  # type: ignore[method-assign]
 
-        async def send(topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            done.set_result(None)
-            return done
-
-        router = BatchRouter(pipeline, send, max_batch_bytes=max_batch_bytes)
+        router = BatchRouter(pipeline, RecordingSend(), max_batch_bytes=max_batch_bytes)
         return await router.handle(messages), batch_sizes
 
     whole, whole_sizes = await route(1 << 20)
