@@ -13,10 +13,14 @@ from typing import Any
 
 import orjson
 
-from antifraud.bench.inputs import MARKER_PREFIX
-from antifraud.contracts import DLQ_TOPIC, INPUT_TOPICS
-from streams.app import app, settings
-from streams.batching import batches_while_busy
+from antifraud.event_loop import use_uvloop
+
+use_uvloop()  # the worker's loop (streams/__main__.py), before Faust is imported
+
+from antifraud.bench.inputs import MARKER_PREFIX  # noqa: E402
+from antifraud.contracts import DLQ_TOPIC, INPUT_TOPICS  # noqa: E402
+from streams.app import app, settings  # noqa: E402
+from streams.batching import batches_while_busy  # noqa: E402
 
 input_topics = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
 dead_letters = app.topic(

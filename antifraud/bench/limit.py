@@ -15,6 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from antifraud.contracts import INPUT_TOPICS, SourcePosition
+from antifraud.event_loop import use_uvloop
 from antifraud.pipeline import InputMessage
 from antifraud.route import BatchRouter
 from antifraud.settings import Settings, get_settings
@@ -92,6 +93,7 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
+    use_uvloop()  # the worker's loop (streams/__main__.py): compare like with like
     logging.basicConfig(
         level=get_settings().log_level.upper(), format="[%(asctime)s] [%(levelname)s] %(message)s"
     )
