@@ -13,6 +13,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from antifraud.contracts import CallEvidence, TransferEvidence
 from antifraud.phones import NumberKind, PhoneInfo
@@ -84,32 +85,38 @@ class CallerWindow:
 
 
 class CallHistory:
-    """A caller's known calls sorted by start time, for repeated point-in-time window queries."""
+    """A caller's known calls sorted by start time, for repeated point-in-time window queries.
 
-    __slots__ = ("_calls", "_starts")
+    Short and unanswered calls are counted once, as running totals: a busy caller's window
+    holds hundreds of calls, and each of its calls in a batch asks for one.
+    """
 
-    def __init__(self, calls: Iterable[CallObservation]) -> None:
+    __slots__ = ("_calls", "_short_before", "_starts", "_unanswered_before")
+
+    def __init__(self, calls: Iterable[CallObservation], short_call_s: int) -> None:
         unique = {call.event_id: call for call in calls}
         self._calls = sorted(unique.values(), key=lambda call: (call.start_ts, call.event_id))
         self._starts = [call.start_ts for call in self._calls]
+        # [i] = how many of the first i calls were short / unanswered
+        self._short_before = [0, *accumulate(0 < c.duration_s < short_call_s for c in self._calls)]
+        self._unanswered_before = [0, *accumulate(c.duration_s == 0 for c in self._calls)]
 
     def window(
-        self, at_ts: float, first_seen_ts: float | None, short_call_s: int, window_s: float = _DAY
+        self, at_ts: float, first_seen_ts: float | None, window_s: float = _DAY
     ) -> CallerWindow:
         end = bisect_right(self._starts, at_ts)
         start_24h = bisect_left(self._starts, at_ts - window_s)
         start_1h = bisect_left(self._starts, at_ts - _HOUR)
-        recent = self._calls[start_24h:end]
-        count = len(recent)
-        short = sum(1 for call in recent if 0 < call.duration_s < short_call_s)
-        unanswered = sum(1 for call in recent if call.duration_s == 0)
+        count = end - start_24h
+        short = self._short_before[end] - self._short_before[start_24h]
+        unanswered = self._unanswered_before[end] - self._unanswered_before[start_24h]
         seen_from = min(first_seen_ts, at_ts) if first_seen_ts is not None else at_ts
-        if recent:
-            seen_from = min(seen_from, recent[0].start_ts)
+        if count:
+            seen_from = min(seen_from, self._starts[start_24h])
         return CallerWindow(
             calls_1h=end - start_1h,
             calls_24h=count,
-            distinct_callees_24h=len({call.callee for call in recent}),
+            distinct_callees_24h=len({call.callee for call in self._calls[start_24h:end]}),
             short_share_24h=short / count if count else 0.0,
             unanswered_share_24h=unanswered / count if count else 0.0,
             number_age_days=(at_ts - seen_from) / _DAY,

@@ -14,6 +14,7 @@ refresher; a challenger in shadow scores the same rows and is only logged.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
@@ -250,12 +251,13 @@ class Pipeline:
         models = self.models  # a refresh between awaits must not mix versions in one batch
         now_ts = self.clock()
         horizon_ts = max([call.record.start_ts for call in calls] + [t.ts for t in transfers])
-        number_status, account_status = await self.lists.check(
-            {call.caller.key for call in calls},
-            {t.payee_account for t in transfers},
-            now_ts,
+        # Both reads need only the decoded batch: one wait for the two round trips, not two.
+        (number_status, account_status), behaviour = await asyncio.gather(
+            self.lists.check(
+                {call.caller.key for call in calls}, {t.payee_account for t in transfers}, now_ts
+            ),
+            self.store.read_behaviour(_behaviour_query(calls, transfers)),
         )
-        behaviour = await self.store.read_behaviour(_behaviour_query(calls, transfers))
         update = StateUpdate(horizon_ts=horizon_ts)
 
         new_contacts = self._score_calls(
@@ -336,15 +338,12 @@ class Pipeline:
             update.first_seen[caller_key] = (
                 batch_first if known_first is None else min(known_first, batch_first)
             )
-            history = CallHistory(stored_calls.get(caller_key, []) + observations)
+            history = CallHistory(
+                stored_calls.get(caller_key, []) + observations, settings.short_call_s
+            )
             prior = number_priors.get(caller_key, 0.0)
             for call in caller_calls:
-                window = history.window(
-                    call.record.start_ts,
-                    known_first,
-                    settings.short_call_s,
-                    settings.caller_window_s,
-                )
+                window = history.window(call.record.start_ts, known_first, settings.caller_window_s)
                 windows.append(window)
                 rows.append(caller_row(window, call.caller, call.record.duration_s, prior))
                 ordered.append(call)

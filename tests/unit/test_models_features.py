@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -11,16 +12,45 @@ from antifraud.features import (
     TRANSFER_CONTEXT_FEATURES,
     TRANSFER_FEATURES,
     AmountHistory,
+    CallHistory,
     DelayedCounts,
     local_calendar,
     transfer_context,
 )
 from antifraud.models.datasets import ReplayEvent, replay
 from antifraud.settings import Settings
-from antifraud.state import AmountObservation, TransferLabel
+from antifraud.state import AmountObservation, CallObservation, TransferLabel
 from tests.unit.test_pipeline import T0, make_pipeline, run, transfer
 
 DAY = 86_400.0
+
+
+def test_caller_windows_count_what_a_plain_scan_counts() -> None:
+    """The running totals agree with counting the window call by call, edges included."""
+    rng = random.Random(5)
+    short_call_s = 30
+    calls = [
+        CallObservation(
+            f"c{index}",
+            f"+86139{rng.randrange(20):08d}",
+            T0 + rng.choice([rng.uniform(-2 * DAY, 0), -DAY, -3600.0, 0.0]),
+            rng.choice([0, 0, 5, 29, 30, 31, 300]),
+        )
+        for index in range(400)
+    ]
+    history = CallHistory([*calls, *calls[:50]], short_call_s)  # re-read calls count once
+    for at_ts in [T0, T0 - 3600.0, T0 - DAY, T0 - 1.5 * DAY, *(c.start_ts for c in calls[:40])]:
+        recent = [c for c in calls if at_ts - DAY <= c.start_ts <= at_ts]
+        window = history.window(at_ts, None, DAY)
+        assert window.calls_24h == len(recent)
+        assert window.calls_1h == sum(at_ts - 3600.0 <= c.start_ts <= at_ts for c in calls)
+        assert window.distinct_callees_24h == len({c.callee for c in recent})
+        short = sum(0 < c.duration_s < short_call_s for c in recent)
+        unanswered = sum(c.duration_s == 0 for c in recent)
+        assert window.short_share_24h == pytest.approx(short / len(recent))
+        assert window.unanswered_share_24h == pytest.approx(unanswered / len(recent))
+        oldest = min(c.start_ts for c in recent)
+        assert window.number_age_days == pytest.approx((at_ts - oldest) / DAY)
 
 
 def context_of(values: tuple[float, ...]) -> dict[str, float]:
