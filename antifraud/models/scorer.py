@@ -135,15 +135,25 @@ class SklearnScorer:
         return [float(p) for p in self._positive_class(self._matrix(rows))]
 
     def explain(self, rows: Sequence[Sequence[float]], limit: int = 3) -> list[list[str]]:
+        """Per row, the features whose change to their reference value lowers its probability
+        most (occlusion). A feature already at its reference changes nothing, so only the others
+        are scored: a copy of the row per such feature, and the row itself, in one model call
+        (high-risk rows hold several features at the reference: flags off, no prior).
+        """
         if not rows:
             return []
         values = self._matrix(rows)
         count, width = values.shape
-        # Per row: `width` copies each with one feature set to the reference, then the row itself.
-        occluded = np.repeat(values, width + 1, axis=0).reshape(count, width + 1, width)
-        occluded[:, np.arange(width), np.arange(width)] = self.reference_row
-        probabilities = self._positive_class(occluded.reshape(-1, width)).reshape(count, width + 1)
-        drops = probabilities[:, -1:] - probabilities[:, :-1]
+        differing_row, differing_feature = np.nonzero(values != self.reference_row)
+        occluded = values[differing_row]
+        occluded[np.arange(len(occluded)), differing_feature] = self.reference_row[
+            differing_feature
+        ]
+        probabilities = self._positive_class(np.concatenate([occluded, values]))
+        drops = np.zeros((count, width))
+        drops[differing_row, differing_feature] = (
+            probabilities[len(occluded) :][differing_row] - probabilities[: len(occluded)]
+        )
         explained = []
         for row_values, row_drops in zip(values, drops, strict=True):
             order = np.argsort(-row_drops, kind="stable")[:limit]

@@ -46,3 +46,32 @@ def test_the_committed_models_get_the_small_batch_engine(name: str) -> None:
     version = registry.active_version(name)
     assert version is not None
     assert registry.load(name, version).small_batches_by_treelite
+
+
+def _occlusion_of_every_feature(scorer: SklearnScorer, row: list[float], limit: int) -> list[str]:
+    """The plain definition: set each feature to its reference in turn and rescore."""
+    reference = scorer.reference_row.tolist()
+    own = scorer.predict_proba([row])[0]
+    drops = []
+    for index in range(len(row)):
+        occluded = [*row[:index], reference[index], *row[index + 1 :]]
+        drops.append(own - scorer.predict_proba([occluded])[0])
+    order = sorted(range(len(row)), key=lambda index: -drops[index])[:limit]
+    return [f"{scorer.feature_names[i]}={row[i]:.3g}" for i in order if drops[i] > 0.0]
+
+
+def test_explanations_equal_occluding_every_feature() -> None:
+    """Features at their reference value are skipped: the factors must not change."""
+    model, rows = _fitted()
+    reference = [50.0, 0.0, 50.0, 0.0, 50.0, 0.0]
+    scorer = SklearnScorer(
+        "m", "v1", [f"f{i}" for i in range(6)], SkPipeline([("m", model)]), reference
+    )
+    batch = rows[:40].tolist()
+    for index, row in enumerate(batch):  # some features at their reference, some rows all
+        for feature in range(6):
+            if (index + feature) % 3 == 0 or index == 5:
+                row[feature] = reference[feature]
+    explained = scorer.explain(batch, limit=3)
+    assert explained == [_occlusion_of_every_feature(scorer, row, 3) for row in batch]
+    assert explained[5] == [] and sum(map(len, explained)) > 20
