@@ -1,6 +1,6 @@
 """`python -m streams worker`: the stream worker process that `antifraud up` starts."""
 
-from antifraud.event_loop import use_uvloop
+from antifraud.tuning import use_uvloop
 
 use_uvloop()  # before Faust is imported and makes its loop
 

@@ -10,6 +10,7 @@ from antifraud.contracts import INPUT_TOPICS, OUTCOMES_TOPIC, OUTPUT_TOPICS, Sou
 from antifraud.models.live import ModelRefresher
 from antifraud.pipeline import InputMessage
 from antifraud.route import BatchRouter
+from antifraud.tuning import set_aside_long_lived
 from antifraud.wiring import worker_pipeline
 from streams.app import app, settings
 from streams.batching import batches_while_busy
@@ -29,12 +30,14 @@ async def _send(topic: str, key: bytes | None, value: bytes) -> Any:
 @cache
 def _wired() -> tuple[BatchRouter, ModelRefresher]:
     pipeline, refresher = worker_pipeline(settings)
-    return BatchRouter(
+    router = BatchRouter(
         pipeline,
         _send,
         retry_max_s=settings.redis_retry_max_s,
         max_batch_bytes=settings.batch_max_bytes,
-    ), refresher
+    )
+    set_aside_long_lived()  # the models are loaded: no full collection walks them again
+    return router, refresher
 
 
 def _router() -> BatchRouter:
@@ -44,7 +47,8 @@ def _router() -> BatchRouter:
 @app.timer(interval=settings.model_refresh_s)
 async def refresh_models() -> None:
     """Pick up a newly activated (or shadowed) model version without a restart."""
-    await asyncio.to_thread(_wired()[1].refresh)
+    if await asyncio.to_thread(_wired()[1].refresh):
+        set_aside_long_lived()
 
 
 @app.agent(input_topics)

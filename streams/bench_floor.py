@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from antifraud.event_loop import use_uvloop
+from antifraud.tuning import set_aside_long_lived, use_uvloop
 
 use_uvloop()  # the worker's loop (streams/__main__.py), before Faust is imported
 
@@ -30,6 +30,7 @@ dead_letters = app.topic(
 
 @app.agent(input_topics)
 async def floor(stream: Any) -> None:
+    set_aside_long_lived()  # as the worker does (streams/agents.py)
     seen_bytes = 0
     async for events in batches_while_busy(stream, settings.batch_max_events):
         for event in events:

@@ -15,10 +15,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from antifraud.contracts import INPUT_TOPICS, SourcePosition
-from antifraud.event_loop import use_uvloop
 from antifraud.pipeline import InputMessage
 from antifraud.route import BatchRouter
 from antifraud.settings import Settings, get_settings
+from antifraud.tuning import set_aside_long_lived, use_uvloop
 from antifraud.wiring import worker_pipeline
 
 
@@ -56,6 +56,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         retry_max_s=settings.redis_retry_max_s,
         max_batch_bytes=settings.batch_max_bytes,
     )
+    set_aside_long_lived()  # as the worker does (streams/agents.py)
     await producer.start()
     await consumer.start()
     logging.getLogger("antifraud.bench").warning("limit loop started")
