@@ -58,7 +58,9 @@ def run(
         int, typer.Option(min=1000, help="Simulated events per repetition (both input forms).")
     ] = 10_000,
     batch_size: Annotated[int, typer.Option(min=2, help="Records per batched message.")] = 100,
-    latency_seconds: Annotated[float, typer.Option(help="Paced seconds per offered load.")] = 12.0,
+    latency_seconds: Annotated[
+        float, typer.Option(help="Paced seconds per offered load and run.")
+    ] = 12.0,
     memory_events: Annotated[
         str,
         typer.Option(

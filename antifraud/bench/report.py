@@ -244,11 +244,17 @@ def _latency_lines(results: Results, section: str, label: str) -> list[str]:
                 f"| 0 probes out, {latency.get('lost', 0)} not out in time | – |"
             )
             continue
+        by_run = entry.get("p99_ms_by_run") or []
+        spread = (
+            f"p99 by run {min(by_run):,.0f}–{max(by_run):,.0f} ({len(by_run)} runs)"
+            if len(by_run) > 1
+            else f"max {latency['max_ms']:,.0f}"
+        )
         lines.append(
             f"| {label} at {entry['load']:.0%} load "
             f"({entry['offered_records_per_s']:,.0f} records/s), p50 / p95 / p99 ms | per-record "
             f"| {latency['p50_ms']:,.0f} / {latency['p95_ms']:,.0f} / {latency['p99_ms']:,.0f} "
-            f"| max {latency['max_ms']:,.0f} | {latency['probes']} probes out, "
+            f"| {spread} | {latency['probes']} probes out, "
             f"{latency['lost']} not out in time "
             f"| – |"
         )

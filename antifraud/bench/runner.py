@@ -312,6 +312,7 @@ async def _run_sections(
             config.loads,
             config.latency_seconds,
             config.probe_every,
+            config.repetitions,
             say,
         )
         results[key] = {
@@ -330,7 +331,9 @@ async def _run_sections(
             if "latency" in sections:
                 await latency_of(harness, "latency")
 
-        latency_s = len(config.loads) * (config.latency_seconds + DRAIN_S + 5.0)
+        latency_s = (
+            len(config.loads) * config.repetitions * (config.latency_seconds + DRAIN_S + 5.0)
+        )
         await throughput_of(
             "pipeline-1w",
             "record",

@@ -39,7 +39,7 @@ from antifraud.bench.inputs import (
 )
 from antifraud.bench.kafka_io import BareRead, InputProducer, OutputWatcher, bare_consume
 from antifraud.bench.procs import ModuleProcess, cpu_seconds, rss_bytes
-from antifraud.bench.stats import latency_summary
+from antifraud.bench.stats import LatencySummary, latency_summary
 from antifraud.contracts import INPUT_TOPICS
 from antifraud.embedded import EmbeddedServer, free_port, start_kafka, start_redis
 from antifraud.lists import EntryType, ListEntry, ListName, official_entries
@@ -540,9 +540,12 @@ class LoadResult:
     latencies_s: list[float]
     latencies_kafka_s: list[float]
     completed: bool
+    p99_by_run_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> LatencySummary:
+        return latency_summary(self.latencies_s, self.probes_sent - len(self.latencies_s))
 
     def as_dict(self) -> dict[str, Any]:
-        observed = latency_summary(self.latencies_s, self.probes_sent - len(self.latencies_s))
         stamped = latency_summary(
             self.latencies_kafka_s, self.probes_sent - len(self.latencies_kafka_s)
         )
@@ -552,10 +555,29 @@ class LoadResult:
             "achieved_records_per_s": self.achieved_per_s,
             "seconds": self.seconds,
             "probes_sent": self.probes_sent,
-            "latency": observed.as_dict(),
+            "latency": self.summary().as_dict(),
             "latency_to_output_timestamp": stamped.as_dict(),
+            "p99_ms_by_run": self.p99_by_run_ms,
             "completed": self.completed,
         }
+
+
+def pooled(runs: Sequence[LoadResult]) -> LoadResult:
+    """Runs at one load as one: percentiles over all their probes, each run's p99 kept."""
+    seconds = sum(run.seconds for run in runs)
+    return LoadResult(
+        load=runs[0].load,
+        offered_per_s=runs[0].offered_per_s,
+        achieved_per_s=sum(r.achieved_per_s * r.seconds for r in runs) / seconds
+        if seconds
+        else 0.0,
+        seconds=seconds,
+        probes_sent=sum(run.probes_sent for run in runs),
+        latencies_s=[latency for run in runs for latency in run.latencies_s],
+        latencies_kafka_s=[latency for run in runs for latency in run.latencies_kafka_s],
+        completed=all(run.completed for run in runs),
+        p99_by_run_ms=[run.summary().p99_ms for run in runs],
+    )
 
 
 async def paced_load(
@@ -623,25 +645,34 @@ async def measure_latency(
     loads: Sequence[float],
     duration_s: float,
     probe_every: int,
+    runs: int,
     say: Say,
 ) -> list[LoadResult]:
+    """`runs` paced runs per load, each on fresh state; a load's figure pools their probes."""
     results = []
     stream = background.stream(first_epoch=100)
     probe_tag = f"{time.time_ns() % 10**8:08d}"
     probes = 0
     for load in loads:
-        await harness.env.reset_state()
         rate = max(load * throughput, 1.0)
-        result = await paced_load(
-            harness, stream, rate, duration_s, probe_every, probe_tag, probes, load
-        )
-        probes += result.probes_sent
-        summary = latency_summary(result.latencies_s, result.probes_sent - len(result.latencies_s))
+        load_runs = []
+        for _ in range(runs):
+            await harness.env.reset_state()
+            run = await paced_load(
+                harness, stream, rate, duration_s, probe_every, probe_tag, probes, load
+            )
+            probes += run.probes_sent
+            load_runs.append(run)
+            if not run.completed:
+                break
+        result = pooled(load_runs)
+        summary = result.summary()
         say(
             f"  latency at {load:.0%} ({rate:,.0f} records/s offered, "
             f"{result.achieved_per_s:,.0f} achieved): p50 {summary.p50_ms:.0f} ms, "
             f"p95 {summary.p95_ms:.0f} ms, p99 {summary.p99_ms:.0f} ms "
-            f"({summary.probes} probes, {summary.lost} lost)"
+            f"({summary.probes} probes, {summary.lost} lost; p99 by run "
+            f"{', '.join(f'{p99:.0f}' for p99 in result.p99_by_run_ms)} ms)"
         )
         results.append(result)
         if not result.completed:

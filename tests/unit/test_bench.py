@@ -12,6 +12,7 @@ import pytest
 
 from antifraud.bench import inputs, report
 from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
+from antifraud.bench.scenarios import LoadResult, pooled
 from antifraud.bench.stats import latency_summary, median, percentile, ratio, summarize
 from antifraud.contracts import CALLS_TOPIC, DLQ_TOPIC, TRANSFERS_TOPIC, Rejection, SourcePosition
 from antifraud.decode import decode_value
@@ -370,3 +371,22 @@ def test_frame_parsing_and_areas() -> None:
     assert area_of("/usr/lib/python3.11/asyncio/events.py") == "asyncio"
     assert area_of("<frozen importlib>") == "other"
     assert DLQ_TOPIC == "antifraud.dlq"
+
+
+def _run(latencies_ms: list[float], sent: int, seconds: float, achieved: float) -> LoadResult:
+    latencies = [ms / 1000 for ms in latencies_ms]
+    return LoadResult(0.5, 800.0, achieved, seconds, sent, latencies, latencies, True)
+
+
+def test_runs_at_one_load_pool_their_probes_and_keep_each_runs_p99() -> None:
+    first = _run([10.0] * 99 + [500.0], sent=100, seconds=10.0, achieved=790.0)
+    second = _run([20.0] * 100, sent=101, seconds=30.0, achieved=810.0)  # one probe lost
+    both = pooled([first, second])
+    assert both.probes_sent == 201 and len(both.latencies_s) == 200
+    assert both.achieved_per_s == pytest.approx((790 * 10 + 810 * 30) / 40)
+    assert both.p99_by_run_ms == [first.summary().p99_ms, second.summary().p99_ms]
+    assert both.summary().lost == 1 and both.summary().p50_ms == pytest.approx(20.0)
+    entry = both.as_dict()
+    table = report.markdown({"latency": {"loads": [entry]}})
+    low, high = sorted(both.p99_by_run_ms)
+    assert f"p99 by run {low:,.0f}–{high:,.0f} (2 runs)" in table
