@@ -97,7 +97,7 @@ for i = 1, #commands do
 end
 return replies
 """
-_MAX_ITEMS = 2000  # variadic items per command: Lua's unpack takes at most ~8000 values
+_MAX_ITEMS = 2000  # values per command (Lua's unpack takes ~8000); even, so no pair is split
 
 
 class _Commands:
@@ -116,19 +116,13 @@ class _Commands:
 
     def add_pairs(self, head: list[str], members: Mapping[str, float]) -> None:
         """ZADD: score member score member ..."""
-        pairs = [[str(score), member] for member, score in members.items()]
-        for start in range(0, len(pairs), _MAX_ITEMS):
-            self.items.append(
-                head + [item for pair in pairs[start : start + _MAX_ITEMS] for item in pair]
-            )
+        self.add_each(
+            head, [item for member, score in members.items() for item in (str(score), member)]
+        )
 
     def add_fields(self, head: list[str], fields: Mapping[str, str]) -> None:
         """HSET: field value field value ..."""
-        pairs = list(fields.items())
-        for start in range(0, len(pairs), _MAX_ITEMS):
-            self.items.append(
-                head + [item for pair in pairs[start : start + _MAX_ITEMS] for item in pair]
-            )
+        self.add_each(head, [item for pair in fields.items() for item in pair])
 
 
 class _Replies:
@@ -284,9 +278,9 @@ class RedisStateStore:
         horizon = update.horizon_ts
         commands = _Commands()
 
-        def window(key: str, members: Mapping[str, float], keep_s: int) -> None:
+        def window(key: str, members: Mapping[str, float], keep_s: int, *flags: str) -> None:
             """Add scored members, drop those older than the window, expire the idle key."""
-            commands.add_pairs(["ZADD", key], members)
+            commands.add_pairs(["ZADD", key, *flags], members)
             commands.add("ZREMRANGEBYSCORE", key, "-inf", f"({horizon - keep_s - 3600}")
             commands.add("EXPIRE", key, keep_s + 7200)
 
@@ -298,12 +292,7 @@ class RedisStateStore:
             )
         commands.add_pairs(["ZADD", self._key("first_seen"), "LT"], update.first_seen)
         for payee, payers in update.payee_payers.items():
-            key = self._key("payee", payee, "payers")
-            commands.add_pairs(["ZADD", key, "GT"], payers)
-            commands.add(
-                "ZREMRANGEBYSCORE", key, "-inf", f"({horizon - settings.fan_in_window_s - 3600}"
-            )
-            commands.add("EXPIRE", key, settings.fan_in_window_s + 7200)
+            window(self._key("payee", payee, "payers"), payers, settings.fan_in_window_s, "GT")
         paid_by_payer: dict[str, dict[str, float]] = defaultdict(dict)
         for (payer, payee), paid_ts in update.first_paid.items():
             paid_by_payer[payer][payee] = paid_ts
