@@ -30,7 +30,8 @@ class MemoryStateStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.caller_calls: dict[str, dict[str, CallObservation]] = {}
-        self.first_seen: dict[str, float] = {}
+        # caller -> (first sighting, last sighting); forgotten after first_seen_idle_s unseen
+        self.first_seen: dict[str, tuple[float, float]] = {}
         self.payee_payers: dict[str, dict[str, float]] = {}
         self.first_paid: dict[tuple[str, str], float] = {}
         self.payer_amounts: dict[str, dict[str, AmountObservation]] = {}
@@ -63,7 +64,11 @@ class MemoryStateStore:
                 ]
                 for caller, earliest in query.callers.items()
             },
-            first_seen={c: self.first_seen[c] for c in query.callers if c in self.first_seen},
+            first_seen={
+                caller: first_ts
+                for caller, earliest in query.callers.items()
+                if (first_ts := self._first_seen(caller, earliest)) is not None
+            },
             payee_payers=payee_fan_in,
             first_paid={
                 pair: self.first_paid[pair]
@@ -84,6 +89,13 @@ class MemoryStateStore:
                 c: self.number_priors[c] for c in query.callers if c in self.number_priors
             },
         )
+
+    def _first_seen(self, caller: str, earliest_ts: float) -> float | None:
+        """The caller's first sighting, unless it went unseen for longer than the idle limit."""
+        seen = self.first_seen.get(caller)
+        if seen is None or seen[1] < earliest_ts - self.settings.first_seen_idle_s:
+            return None
+        return seen[0]
 
     async def read_victims(self, victims: Collection[str]) -> dict[str, VictimState]:
         return {
@@ -108,7 +120,10 @@ class MemoryStateStore:
             for event_id in [e for e, call in known.items() if call.start_ts < cutoff]:
                 del known[event_id]
         for caller, seen_ts in update.first_seen.items():
-            self.first_seen[caller] = min(self.first_seen.get(caller, seen_ts), seen_ts)
+            first_ts, last_ts = self.first_seen.get(caller, (seen_ts, horizon))
+            if last_ts < horizon - settings.first_seen_idle_s:
+                first_ts = seen_ts  # forgotten, as the Redis key would have expired
+            self.first_seen[caller] = (min(first_ts, seen_ts), max(last_ts, horizon))
         for payee, payers in update.payee_payers.items():
             known_payers = self.payee_payers.setdefault(payee, {})
             for payer, paid_ts in payers.items():

@@ -5,7 +5,8 @@ Key layout (prefix `af:` by default):
 | key | type | holds |
 |---|---|---|
 | `caller:{number}:calls` | ZSET | `event_id␟callee␟duration` scored by start time (24 h window) |
-| `first_seen` | ZSET | caller scored by the earliest start time seen (`ZADD LT`) |
+| `caller:{number}:first_seen` | ZSET | one member, `t`, scored by the caller's earliest start time seen (`ZADD LT`); expires `first_seen_idle_s` after the caller's last call |
+| `first_seen` | ZSET | the layout before per-caller keys (one member per caller ever seen, never pruned): still read, and each caller is moved out of it when next seen |
 | `payee:{account}:payers` | ZSET | payer account scored by its latest payment (`ZADD GT`) |
 | `payer:{account}:payees` | ZSET | payee account scored by the first payment (`ZADD LT`) |
 | `payer:{account}:amounts` | ZSET | `event_id␟amount_fen` scored by time (30 days) |
@@ -48,6 +49,7 @@ from antifraud.state import (
 )
 
 _SEP = "\x1f"
+_FIRST = "t"  # the one member of a caller's first_seen key
 _TASK_TTL_S = 90 * 86400
 
 
@@ -184,7 +186,9 @@ class RedisStateStore:
                 "+inf",
                 "WITHSCORES",
             )
-        commands.add_each(["ZMSCORE", self._key("first_seen")], caller_list)
+        for caller in caller_list:
+            commands.add("ZSCORE", self._key("caller", caller, "first_seen"), _FIRST)
+        commands.add_each(["ZMSCORE", self._key("first_seen")], caller_list)  # the old layout
         commands.add_each(["HMGET", self._key("number_risk")], caller_list)
         for payee in payee_list:
             commands.add("ZRANGE", self._key("payee", payee, "payers"), 0, -1, "WITHSCORES")
@@ -214,9 +218,12 @@ class RedisStateStore:
             snapshot.caller_calls[caller] = [
                 _call_from_member(member, float(score)) for member, score in replies.pairs()
             ]
-        for caller, seen_ts in zip(caller_list, replies.each(len(caller_list)), strict=True):
-            if seen_ts is not None:
-                snapshot.first_seen[caller] = float(seen_ts)
+        seen = [replies.one() for _ in caller_list]
+        seen_before = replies.each(len(caller_list))
+        for caller, seen_ts, old_seen_ts in zip(caller_list, seen, seen_before, strict=True):
+            known = [float(ts) for ts in (seen_ts, old_seen_ts) if ts is not None]
+            if known:
+                snapshot.first_seen[caller] = min(known)
         for caller, prior in zip(caller_list, replies.each(len(caller_list)), strict=True):
             if prior is not None:
                 snapshot.number_priors[caller] = float(prior)
@@ -290,7 +297,12 @@ class RedisStateStore:
                 {_call_member(call): call.start_ts for call in calls},
                 settings.caller_window_s,
             )
-        commands.add_pairs(["ZADD", self._key("first_seen"), "LT"], update.first_seen)
+        for caller, seen_ts in update.first_seen.items():
+            key = self._key("caller", caller, "first_seen")
+            commands.add("ZADD", key, "LT", seen_ts, _FIRST)
+            commands.add("EXPIRE", key, settings.first_seen_idle_s)
+        # The pipeline read the old layout's value and wrote the earlier of the two above.
+        commands.add_each(["ZREM", self._key("first_seen")], list(update.first_seen))
         for payee, payers in update.payee_payers.items():
             window(self._key("payee", payee, "payers"), payers, settings.fan_in_window_s, "GT")
         paid_by_payer: dict[str, dict[str, float]] = defaultdict(dict)
