@@ -65,9 +65,9 @@ class MemoryStateStore:
                 for caller, earliest in query.callers.items()
             },
             first_seen={
-                caller: first_ts
+                caller: seen_ts
                 for caller, earliest in query.callers.items()
-                if (first_ts := self._first_seen(caller, earliest)) is not None
+                if (seen_ts := self._first_seen(caller, earliest)) is not None
             },
             payee_payers=payee_fan_in,
             first_paid={

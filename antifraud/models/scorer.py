@@ -5,11 +5,13 @@ replaces each feature in turn by its training median and reports the features wh
 lowers the probability most: one more call per batch, on every explained row's occlusions
 stacked together.
 
-Small batches of a HistGradientBoosting model are scored by treelite instead: scikit-learn
-calls into compiled code once per tree (300 trees: ~5 ms per call however few the rows), treelite
-walks all trees in one call (~0.2 ms for one row) but costs more per row, so above
-`SMALL_BATCH_ROWS` rows scikit-learn is faster. The treelite copy is checked against
-scikit-learn on load and only used if they agree.
+A binary HistGradientBoosting model is scored by walking its trees in compiled code (numba)
+instead: scikit-learn calls into compiled code once per tree (300 trees: ~5 ms per call however
+few the rows, 12 ms for 500), and treelite's `gtil`, used here before, cost ~0.15 ms per call
+and ~45 µs per row. The walk costs ~20 µs for one row and 5-12 µs per row after that
+(`docs/performance.md`). Its trees are read from the fitted model once, on load, and the
+walk is checked against scikit-learn then: a model it cannot read, or that it would score
+differently, is scored by scikit-learn.
 
 Estimators run on one OpenMP thread. The worker is one event loop per process (scale is more
 workers, DESIGN.md); a thread pool as wide as the machine costs 50-90 ms per call here against
@@ -22,20 +24,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numba
 import numpy as np
-import treelite
-import treelite.gtil
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline as SkPipeline
 from threadpoolctl import ThreadpoolController
 
 log = logging.getLogger(__name__)
 
-SMALL_BATCH_ROWS = 128  # measured crossover: below it treelite is faster, above scikit-learn
-_AGREEMENT = 1e-9  # largest |probability difference| for treelite to stand in for scikit-learn
+_AGREEMENT = 1e-9  # largest |probability difference| for the tree walk to stand in for sklearn
 
 
 @cache
@@ -56,26 +57,114 @@ def _boosted_trees(estimator: Any) -> HistGradientBoostingClassifier | None:
     return estimator if isinstance(estimator, HistGradientBoostingClassifier) else None
 
 
-def _small_batch_model(estimator: Any, reference_row: np.ndarray) -> Any | None:
-    """treelite's copy of the model, if it gives scikit-learn's probabilities on probe rows."""
+@numba.njit(cache=True, nogil=True)
+def _walk(
+    rows: np.ndarray,
+    feature: np.ndarray,
+    threshold: np.ndarray,
+    missing_left: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    value: np.ndarray,
+    roots: np.ndarray,
+    baseline: float,
+    out: np.ndarray,
+) -> None:
+    """Each row's probability: the sum of its leaves' values over all trees, through the
+    logistic function. The same rules as scikit-learn's predictor: `x <= threshold` goes
+    left, a missing value goes where the node's training sent missing values."""
+    for row in range(rows.shape[0]):
+        total = baseline
+        for root in roots:
+            node = root
+            while left[node] >= 0:
+                x = rows[row, feature[node]]
+                if np.isnan(x):
+                    node = left[node] if missing_left[node] else right[node]
+                elif x <= threshold[node]:
+                    node = left[node]
+                else:
+                    node = right[node]
+            total += value[node]
+        out[row] = 1.0 / (1.0 + np.exp(-total))
+
+
+@dataclass(frozen=True, slots=True)
+class _Forest:
+    """The trees of a binary HistGradientBoosting model as flat node arrays (-1: a leaf)."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    baseline: float
+
+    @classmethod
+    def of(cls, trees: HistGradientBoostingClassifier) -> _Forest:
+        """Read from the fitted model's predictors (scikit-learn's own node layout)."""
+        if len(trees.classes_) != 2 or getattr(trees, "_preprocessor", None) is not None:
+            raise ValueError("not a binary model on plain numeric features")
+        predictors = [per_iteration[0] for per_iteration in trees._predictors]
+        nodes = [predictor.nodes for predictor in predictors]
+        if any(tree["is_categorical"].any() for tree in nodes):
+            raise ValueError("categorical splits")
+        sizes = [len(tree) for tree in nodes]
+        starts = np.cumsum([0, *sizes])
+        offset = np.repeat(starts[:-1], sizes)  # a tree's child indices are its own
+        merged = np.concatenate(nodes)
+        leaf = merged["is_leaf"].astype(bool)
+        return cls(
+            feature=merged["feature_idx"].astype(np.int64),
+            threshold=merged["num_threshold"].astype(np.float64),
+            missing_left=merged["missing_go_to_left"].astype(np.bool_),
+            left=np.where(leaf, -1, merged["left"].astype(np.int64) + offset),
+            right=np.where(leaf, -1, merged["right"].astype(np.int64) + offset),
+            value=np.where(leaf, merged["value"], 0.0).astype(np.float64),
+            roots=starts[:-1].astype(np.int64),
+            baseline=float(np.ravel(trees._baseline_prediction)[0]),
+        )
+
+    def positive_class(self, matrix: np.ndarray) -> np.ndarray:
+        out = np.empty(len(matrix), dtype=np.float64)
+        _walk(
+            np.ascontiguousarray(matrix, dtype=np.float64),
+            self.feature,
+            self.threshold,
+            self.missing_left,
+            self.left,
+            self.right,
+            self.value,
+            self.roots,
+            self.baseline,
+            out,
+        )
+        return out
+
+
+def _compiled_forest(estimator: Any, reference_row: np.ndarray) -> _Forest | None:
+    """The model's trees for the compiled walk, if it gives scikit-learn's probabilities on
+    probe rows (missing values among them)."""
     trees = _boosted_trees(estimator)
-    if trees is None or len(trees.classes_) != 2:
+    if trees is None:
         return None
     try:
-        compiled = treelite.sklearn.import_model(trees)
-    except Exception as error:  # an estimator treelite cannot read: scikit-learn it is
-        log.info("treelite cannot read %s (%s); scoring with scikit-learn only", trees, error)
+        forest = _Forest.of(trees)
+    except Exception as error:  # a model (or a scikit-learn) laid out otherwise: sklearn it is
+        log.info("cannot walk the trees of %s (%s); scoring with scikit-learn", trees, error)
         return None
     rng = np.random.default_rng(0)
     scale = np.maximum(np.abs(reference_row), 1.0) * 4.0
     probes = np.vstack([reference_row, rng.uniform(0.0, 1.0, (255, len(reference_row))) * scale])
+    probes[1 : 1 + len(reference_row)][np.diag_indices(len(reference_row))] = np.nan
     with _one_thread():
         expected = estimator.predict_proba(probes)[:, 1]
-    got = treelite.gtil.predict(compiled, probes, nthread=1).reshape(len(probes), -1)[:, -1]
-    if float(np.max(np.abs(got - expected))) > _AGREEMENT:
-        log.warning("treelite disagrees with scikit-learn on %s; scoring with scikit-learn", trees)
+    if float(np.max(np.abs(forest.positive_class(probes) - expected))) > _AGREEMENT:
+        log.warning("the tree walk disagrees with scikit-learn on %s; using scikit-learn", trees)
         return None
-    return compiled
+    return forest
 
 
 class SklearnScorer:
@@ -95,7 +184,7 @@ class SklearnScorer:
         self.estimator = estimator
         reference = reference_row if reference_row is not None else [0.0] * len(feature_names)
         self.reference_row = np.asarray(reference, dtype=np.float64)
-        self._small_batch = _small_batch_model(estimator, self.reference_row)
+        self._forest = _compiled_forest(estimator, self.reference_row)
 
     @property
     def name(self) -> str:
@@ -110,8 +199,8 @@ class SklearnScorer:
         return self._feature_names
 
     @property
-    def small_batches_by_treelite(self) -> bool:
-        return self._small_batch is not None
+    def trees_compiled(self) -> bool:
+        return self._forest is not None
 
     def _matrix(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
         matrix: np.ndarray = np.asarray(rows, dtype=np.float64).reshape(
@@ -120,13 +209,10 @@ class SklearnScorer:
         return matrix
 
     def _positive_class(self, matrix: np.ndarray) -> np.ndarray:
-        probabilities: np.ndarray
-        if self._small_batch is not None and len(matrix) <= SMALL_BATCH_ROWS:
-            predicted = treelite.gtil.predict(self._small_batch, matrix, nthread=1)
-            probabilities = predicted.reshape(len(matrix), -1)[:, -1]
-            return probabilities
+        if self._forest is not None:
+            return self._forest.positive_class(matrix)
         with _one_thread():
-            probabilities = self.estimator.predict_proba(matrix)[:, 1]
+            probabilities: np.ndarray = self.estimator.predict_proba(matrix)[:, 1]
         return probabilities
 
     def predict_proba(self, rows: Sequence[Sequence[float]]) -> list[float]:

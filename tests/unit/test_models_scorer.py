@@ -1,4 +1,4 @@
-"""A trained model scores the same whichever engine scores the batch (treelite or scikit-learn)."""
+"""A trained model scores the same whichever engine scores it (the compiled tree walk or scikit-learn)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline as SkPipeline
 
 from antifraud.models.registry import Registry, default_models_dir
-from antifraud.models.scorer import SMALL_BATCH_ROWS, SklearnScorer
+from antifraud.models.scorer import SklearnScorer
 
 
 def _fitted(seed: int = 0) -> tuple[HistGradientBoostingClassifier, np.ndarray]:
@@ -19,33 +19,51 @@ def _fitted(seed: int = 0) -> tuple[HistGradientBoostingClassifier, np.ndarray]:
     return HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(rows, labels), rows
 
 
-@pytest.mark.parametrize("count", [1, 7, SMALL_BATCH_ROWS, SMALL_BATCH_ROWS + 1, 700])
-def test_small_and_large_batches_score_as_scikit_learn_does(count: int) -> None:
+@pytest.mark.parametrize("count", [1, 7, 128, 700])
+def test_batches_of_any_size_score_as_scikit_learn_does(count: int) -> None:
     model, rows = _fitted()
     scorer = SklearnScorer("m", "v1", [f"f{i}" for i in range(6)], SkPipeline([("m", model)]))
-    assert scorer.small_batches_by_treelite
+    assert scorer.trees_compiled
     batch = rows[:count]
     expected = model.predict_proba(batch)[:, 1]
     assert scorer.predict_proba(batch.tolist()) == pytest.approx(expected.tolist(), abs=1e-12)
 
 
-def test_models_treelite_cannot_read_are_scored_by_scikit_learn() -> None:
+def test_missing_values_go_where_scikit_learn_sends_them() -> None:
+    rng = np.random.default_rng(1)
+    rows = rng.uniform(0, 100, size=(3000, 4))
+    rows[rng.uniform(size=rows.shape) < 0.2] = np.nan  # trained with gaps: both directions
+    labels = ((np.nan_to_num(rows[:, 0], nan=80.0) > 60) | np.isnan(rows[:, 2])).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(rows, labels)
+    scorer = SklearnScorer("m", "v1", [f"f{i}" for i in range(4)], model)
+    assert scorer.trees_compiled
+    batch = rows[:500]
+    expected = model.predict_proba(batch)[:, 1]
+    assert scorer.predict_proba(batch.tolist()) == pytest.approx(expected.tolist(), abs=1e-12)
+
+
+def test_models_the_walk_cannot_read_are_scored_by_scikit_learn() -> None:
     _, rows = _fitted()
     labels = (rows[:, 0] > 50).astype(int)
     linear = LogisticRegression().fit(rows, labels)
-    scorer = SklearnScorer("m", "v1", [f"f{i}" for i in range(6)], linear)
-    assert not scorer.small_batches_by_treelite
-    assert scorer.predict_proba(rows[:3].tolist()) == pytest.approx(
-        linear.predict_proba(rows[:3])[:, 1].tolist()
+    categories = np.column_stack([rows[:, :5], (rows[:, 5] // 10)])  # a categorical column
+    by_category = HistGradientBoostingClassifier(max_iter=20, categorical_features=[5]).fit(
+        categories, (categories[:, 5] % 3 == 0).astype(int)
     )
+    for model, batch in ((linear, rows[:3]), (by_category, categories[:50])):
+        scorer = SklearnScorer("m", "v1", [f"f{i}" for i in range(6)], model)
+        assert not scorer.trees_compiled
+        assert scorer.predict_proba(batch.tolist()) == pytest.approx(
+            model.predict_proba(batch)[:, 1].tolist(), abs=1e-12
+        )
 
 
 @pytest.mark.parametrize("name", ["caller-risk", "transfer-risk"])
-def test_the_committed_models_get_the_small_batch_engine(name: str) -> None:
+def test_the_committed_models_get_the_compiled_walk(name: str) -> None:
     registry = Registry(default_models_dir())
     version = registry.active_version(name)
     assert version is not None
-    assert registry.load(name, version).small_batches_by_treelite
+    assert registry.load(name, version).trees_compiled
 
 
 def _occlusion_of_every_feature(scorer: SklearnScorer, row: list[float], limit: int) -> list[str]:
