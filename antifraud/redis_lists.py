@@ -52,30 +52,29 @@ end
 return deleted
 """
 
-# HMGET the fields of one hash and return only the hits, as field, value, field, value, ...
-# ARGV[1] is the mode; ARGV[2..5] are _PROBE_SETTINGS; ARGV[6] is one newline-joined string
-# (one argument instead of thousands: redis-py encodes each argument in Python, slowly).
+# Probe hashes for the hits of a batch in one script call: per hash, HMGET its fields and return
+# only the hits, as field, value, field, value, ... (one such list per key, in KEYS' order).
+# ARGV[1..4] are _PROBE_SETTINGS; then per key a mode and one newline-joined string (one
+# argument instead of thousands: redis-py encodes each argument in Python, slowly).
 # Mode "exact": its lines are the fields. Mode "prefixes": its lines are E.164 keys, and the
 # fields are their candidate prefixes as `lists.number_prefixes` makes them (shorter than the
-# key, at least ARGV[2] characters, or ARGV[3] for keys starting with ARGV[4] = "+86"), but only
-# of the lengths whose marker field "len:<n>" exists in the hash (n up to ARGV[5]).
+# key, at least ARGV[1] characters, or ARGV[2] for keys starting with ARGV[3] = "+86"), but only
+# of the lengths whose marker field "len:<n>" exists in the hash (n up to ARGV[4]).
 _PROBE = r"""
-local mode, shortest, shortest_cn, cn = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local fields = {}
-if mode == 'exact' then
-    for field in string.gmatch(ARGV[6], '[^\n]+') do fields[#fields + 1] = field end
-else
-    local longest = tonumber(ARGV[5])
+local shortest, shortest_cn, cn = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local longest = tonumber(ARGV[4])
+
+local function prefixes_of(key, lines)
     local markers = {}
     for length = shortest, longest do markers[#markers + 1] = 'len:' .. length end
-    local present = redis.call('HMGET', KEYS[1], unpack(markers))
+    local present = redis.call('HMGET', key, unpack(markers))
     local lengths = {}
     for i = #present, 1, -1 do
         if present[i] then lengths[#lengths + 1] = shortest + i - 1 end
     end
-    if #lengths == 0 then return {} end
-    local seen = {}
-    for number in string.gmatch(ARGV[6], '[^\n]+') do
+    local fields, seen = {}, {}
+    if #lengths == 0 then return fields end
+    for number in string.gmatch(lines, '[^\n]+') do
         local stop = shortest
         if string.sub(number, 1, #cn) == cn then stop = shortest_cn end
         for _, length in ipairs(lengths) do
@@ -88,19 +87,35 @@ else
             end
         end
     end
+    return fields
 end
-local hits = {}
-for first = 1, #fields, 4000 do
-    local last = math.min(first + 3999, #fields)
-    local values = redis.call('HMGET', KEYS[1], unpack(fields, first, last))
-    for j = 1, #values do
-        if values[j] then
-            hits[#hits + 1] = fields[first + j - 1]
-            hits[#hits + 1] = values[j]
+
+local function probe(key, mode, lines)
+    local fields = {}
+    if mode == 'exact' then
+        for field in string.gmatch(lines, '[^\n]+') do fields[#fields + 1] = field end
+    else
+        fields = prefixes_of(key, lines)
+    end
+    local hits = {}
+    for first = 1, #fields, 4000 do
+        local last = math.min(first + 3999, #fields)
+        local values = redis.call('HMGET', key, unpack(fields, first, last))
+        for j = 1, #values do
+            if values[j] then
+                hits[#hits + 1] = fields[first + j - 1]
+                hits[#hits + 1] = values[j]
+            end
         end
     end
+    return hits
 end
-return hits
+
+local replies = {}
+for k = 1, #KEYS do
+    replies[k] = probe(KEYS[k], ARGV[3 + 2 * k], ARGV[4 + 2 * k])
+end
+return replies
 """
 LENGTH_MARKER = "len:"
 """Prefix hashes also hold one field "len:<n>" per prefix length n (in characters, "+" included)
@@ -178,6 +193,7 @@ class RedisListStore:
         self._client = client
         self._prefix = prefix
         self._delete_if_unchanged = client.register_script(_DELETE_IF_UNCHANGED)
+        self._probe = client.register_script(_PROBE)
 
     def key(self, list_name: ListName, entry_type: EntryType) -> str:
         return f"{self._prefix}list:{list_name.value}:{entry_type.value}"
@@ -213,7 +229,7 @@ class RedisListStore:
     async def _fetch(
         self, plan: _Plan, now: float | None
     ) -> dict[tuple[ListName, EntryType], dict[str, ListEntry]]:
-        """Run every probe of the plan in one pipeline; active hits only unless `now` is None.
+        """Run every probe of the plan in one script call; active hits only unless `now` is None.
 
         Hits of each (list, type) keep the order of the probed fields.
         """
@@ -223,13 +239,12 @@ class RedisListStore:
         }
         if not plan:
             return hits
-        async with self._client.pipeline(transaction=False) as pipe:
-            for name, entry_type, mode, args in plan:
-                # EVAL, not EVALSHA: redis-py's pipelined scripts cost an extra SCRIPT EXISTS
-                # round trip, and Redis caches the compiled script by its text anyway.
-                joined = "\n".join(args)
-                pipe.eval(_PROBE, 1, self.key(name, entry_type), mode, *_PROBE_SETTINGS, joined)
-            replies = await pipe.execute()
+        arguments: list[str] = list(_PROBE_SETTINGS)
+        for _, _, mode, lines in plan:
+            arguments += [mode, "\n".join(lines)]
+        replies = await self._probe(
+            keys=[self.key(name, entry_type) for name, entry_type, _, _ in plan], args=arguments
+        )
         for (name, entry_type, _, _), flat in zip(plan, replies, strict=True):
             found = hits[(name, entry_type)]
             for index in range(0, len(flat), 2):

@@ -276,7 +276,7 @@ async def counting_store(
     await client.aclose()
 
 
-async def test_check_of_a_batch_is_one_round_trip_of_six_lookups(
+async def test_check_of_a_batch_is_one_round_trip_of_one_script_over_six_hashes(
     counting_store: RedisListStore, redis_client: aioredis.Redis
 ) -> None:
     await counting_store.add(
@@ -286,6 +286,7 @@ async def test_check_of_a_batch_is_one_round_trip_of_six_lookups(
             entry(BLOCK, ACCOUNT, "62220001"),
         ]
     )
+    await counting_store.check(["+8613800000000"], [], NOW)  # loads the script on the server
     numbers = [f"+86170{i:08d}" for i in range(500)] + [f"+86138{i:08d}" for i in range(500)]
     accounts = [f"6222{i:012d}" for i in range(500)] + ["62220001"]
     before_stats = await redis_client.info("commandstats")
@@ -297,7 +298,10 @@ async def test_check_of_a_batch_is_one_round_trip_of_six_lookups(
     def calls(stats: dict[str, Any], command: str) -> int:
         return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
 
-    assert calls(after_stats, "eval") - calls(before_stats, "eval") == 6  # one per hash
+    assert calls(after_stats, "evalsha") - calls(before_stats, "evalsha") == 1
+    # exact hashes: one HMGET each (4); prefix hashes: one of their length markers each (2),
+    # and one of the candidate prefixes where a length is stored (the blocklist's only)
+    assert calls(after_stats, "hmget") - calls(before_stats, "hmget") == 4 + 2 + 1
     assert len(found) == 500 and len(found_accounts) == 1
 
 
