@@ -21,6 +21,7 @@ from antifraud.state import (
     TaskClosure,
     TransferLabel,
     VictimState,
+    first_seen_generation,
 )
 
 _SLACK_S = 3600  # entries are pruned this long after they leave their window (as in Redis)
@@ -30,8 +31,8 @@ class MemoryStateStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.caller_calls: dict[str, dict[str, CallObservation]] = {}
-        # caller -> (first sighting, last sighting); forgotten after first_seen_idle_s unseen
-        self.first_seen: dict[str, tuple[float, float]] = {}
+        # generation -> caller -> first sighting (`state.first_seen_generation`)
+        self.first_seen: dict[int, dict[str, float]] = {}
         self.payee_payers: dict[str, dict[str, float]] = {}
         self.first_paid: dict[tuple[str, str], float] = {}
         self.payer_amounts: dict[str, dict[str, AmountObservation]] = {}
@@ -64,11 +65,7 @@ class MemoryStateStore:
                 ]
                 for caller, earliest in query.callers.items()
             },
-            first_seen={
-                caller: seen_ts
-                for caller, earliest in query.callers.items()
-                if (seen_ts := self._first_seen(caller, earliest)) is not None
-            },
+            first_seen=self._first_seen(query.callers),
             payee_payers=payee_fan_in,
             first_paid={
                 pair: self.first_paid[pair]
@@ -90,12 +87,16 @@ class MemoryStateStore:
             },
         )
 
-    def _first_seen(self, caller: str, earliest_ts: float) -> float | None:
-        """The caller's first sighting, unless it went unseen for longer than the idle limit."""
-        seen = self.first_seen.get(caller)
-        if seen is None or seen[1] < earliest_ts - self.settings.first_seen_idle_s:
-            return None
-        return seen[0]
+    def _first_seen(self, callers: Mapping[str, float]) -> dict[str, float]:
+        """First sightings in the generation of the batch and the one before, as in Redis."""
+        generation = first_seen_generation(
+            max(callers.values(), default=0.0), self.settings.first_seen_idle_s
+        )
+        found: dict[str, float] = {}
+        for seen in (self.first_seen.get(generation - 1, {}), self.first_seen.get(generation, {})):
+            for caller in callers.keys() & seen.keys():
+                found[caller] = min(found.get(caller, seen[caller]), seen[caller])
+        return found
 
     async def read_victims(self, victims: Collection[str]) -> dict[str, VictimState]:
         return {
@@ -119,11 +120,13 @@ class MemoryStateStore:
             cutoff = horizon - settings.caller_window_s - _SLACK_S
             for event_id in [e for e, call in known.items() if call.start_ts < cutoff]:
                 del known[event_id]
-        for caller, seen_ts in update.first_seen.items():
-            first_ts, last_ts = self.first_seen.get(caller, (seen_ts, horizon))
-            if last_ts < horizon - settings.first_seen_idle_s:
-                first_ts = seen_ts  # forgotten, as the Redis key would have expired
-            self.first_seen[caller] = (min(first_ts, seen_ts), max(last_ts, horizon))
+        if update.first_seen:
+            generation = first_seen_generation(horizon, settings.first_seen_idle_s)
+            seen = self.first_seen.setdefault(generation, {})
+            for caller, seen_ts in update.first_seen.items():
+                seen[caller] = min(seen.get(caller, seen_ts), seen_ts)
+            for old in [g for g in self.first_seen if g < generation - 1]:
+                del self.first_seen[old]  # no longer read: expired in Redis
         for payee, payers in update.payee_payers.items():
             known_payers = self.payee_payers.setdefault(payee, {})
             for payer, paid_ts in payers.items():

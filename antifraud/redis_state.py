@@ -5,8 +5,8 @@ Key layout (prefix `af:` by default):
 | key | type | holds |
 |---|---|---|
 | `caller:{number}:calls` | ZSET | `event_id␟callee␟duration` scored by start time (24 h window) |
-| `caller:{number}:first_seen` | ZSET | one member, `t`, scored by the caller's earliest start time seen (`ZADD LT`); expires `first_seen_idle_s` after the caller's last call |
-| `first_seen` | ZSET | the layout before per-caller keys (one member per caller ever seen, never pruned): still read, and each caller is moved out of it when next seen |
+| `first_seen:{generation}` | ZSET | callers seen in one generation (`state.first_seen_generation`, half of `first_seen_idle_s`), scored by the earliest start time known (`ZADD LT`); expires when it is no longer read |
+| `first_seen` | ZSET | the layout before generations (every caller ever seen, never pruned): still read, and each caller is moved out of it when next seen |
 | `payee:{account}:payers` | ZSET | payer account scored by its latest payment (`ZADD GT`) |
 | `payer:{account}:payees` | ZSET | payee account scored by the first payment (`ZADD LT`) |
 | `payer:{account}:amounts` | ZSET | `event_id␟amount_fen` scored by time (30 days) |
@@ -46,10 +46,10 @@ from antifraud.state import (
     TaskState,
     TransferLabel,
     VictimState,
+    first_seen_generation,
 )
 
 _SEP = "\x1f"
-_FIRST = "t"  # the one member of a caller's first_seen key
 _TASK_TTL_S = 90 * 86400
 
 
@@ -186,9 +186,9 @@ class RedisStateStore:
                 "+inf",
                 "WITHSCORES",
             )
-        for caller in caller_list:
-            commands.add("ZSCORE", self._key("caller", caller, "first_seen"), _FIRST)
-        commands.add_each(["ZMSCORE", self._key("first_seen")], caller_list)  # the old layout
+        seen_keys = self._first_seen_keys(max(callers.values(), default=0.0))
+        for key in seen_keys:
+            commands.add_each(["ZMSCORE", key], caller_list)
         commands.add_each(["HMGET", self._key("number_risk")], caller_list)
         for payee in payee_list:
             commands.add("ZRANGE", self._key("payee", payee, "payers"), 0, -1, "WITHSCORES")
@@ -218,10 +218,9 @@ class RedisStateStore:
             snapshot.caller_calls[caller] = [
                 _call_from_member(member, float(score)) for member, score in replies.pairs()
             ]
-        seen = [replies.one() for _ in caller_list]
-        seen_before = replies.each(len(caller_list))
-        for caller, seen_ts, old_seen_ts in zip(caller_list, seen, seen_before, strict=True):
-            known = [float(ts) for ts in (seen_ts, old_seen_ts) if ts is not None]
+        seen = [replies.each(len(caller_list)) for _ in seen_keys]
+        for caller, *seen_ts in zip(caller_list, *seen, strict=True):
+            known = [float(ts) for ts in seen_ts if ts is not None]
             if known:
                 snapshot.first_seen[caller] = min(known)
         for caller, prior in zip(caller_list, replies.each(len(caller_list)), strict=True):
@@ -241,6 +240,15 @@ class RedisStateStore:
                 _amount_from_member(member, float(score)) for member, score in replies.pairs()
             ]
         return snapshot
+
+    def _first_seen_keys(self, at_ts: float) -> list[str]:
+        """The generations a batch at this time reads, and the old layout's set."""
+        generation = first_seen_generation(at_ts, self.settings.first_seen_idle_s)
+        return [
+            self._key("first_seen", str(generation - 1)),
+            self._key("first_seen", str(generation)),
+            self._key("first_seen"),
+        ]
 
     async def read_victims(self, victims: Collection[str]) -> dict[str, VictimState]:
         victim_list = list(victims)
@@ -297,12 +305,15 @@ class RedisStateStore:
                 {_call_member(call): call.start_ts for call in calls},
                 settings.caller_window_s,
             )
-        for caller, seen_ts in update.first_seen.items():
-            key = self._key("caller", caller, "first_seen")
-            commands.add("ZADD", key, "LT", seen_ts, _FIRST)
-            commands.add("EXPIRE", key, settings.first_seen_idle_s)
-        # The pipeline read the old layout's value and wrote the earlier of the two above.
-        commands.add_each(["ZREM", self._key("first_seen")], list(update.first_seen))
+        if update.first_seen:
+            # Into the generation of the batch: the pipeline read the earlier generations (and
+            # the old layout) and wrote the earliest sighting it knows. A generation is read
+            # until the next one ends, and expires after that.
+            generation = first_seen_generation(horizon, settings.first_seen_idle_s)
+            key = self._key("first_seen", str(generation))
+            commands.add_pairs(["ZADD", key, "LT"], update.first_seen)
+            commands.add("EXPIRE", key, settings.first_seen_idle_s + 7200)
+            commands.add_each(["ZREM", self._key("first_seen")], list(update.first_seen))
         for payee, payers in update.payee_payers.items():
             window(self._key("payee", payee, "payers"), payers, settings.fan_in_window_s, "GT")
         paid_by_payer: dict[str, dict[str, float]] = defaultdict(dict)

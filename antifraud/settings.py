@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     transfer_lookback_s: int = 24 * 3600
     fan_in_window_s: int = 24 * 3600
     payee_history_s: int = 180 * 24 * 3600
-    first_seen_idle_s: int = 180 * 24 * 3600  # a caller unseen this long is forgotten, age too
+    first_seen_idle_s: int = 180 * 24 * 3600  # callers idle for half of it to all are forgotten
     new_payee_window_s: int = 7 * 24 * 3600  # first paid within this: still a "new" payee
     idempotency_ttl_s: int = 7 * 24 * 3600
 

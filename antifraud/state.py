@@ -52,6 +52,15 @@ class TransferLabel:
     is_fraud: bool
 
 
+def first_seen_generation(ts: float, idle_s: float) -> int:
+    """Callers' first sightings are kept in generations of half the idle limit: each holds the
+    callers seen during it, with the earliest sighting known then. Reading a generation and the
+    one before forgets a caller after idle_s / 2 to idle_s without calls, and lets a generation
+    be dropped whole once the next one has ended: memory is bounded by who calls, not by who
+    ever called."""
+    return int(ts // (idle_s / 2))
+
+
 @dataclass(frozen=True, slots=True)
 class BehaviourQuery:
     """What one batch needs to know, each key with the earliest (and latest) event time."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import redis.asyncio as aioredis
 
@@ -43,20 +41,32 @@ async def test_a_window_larger_than_one_command_is_written_and_read_whole(
     assert snapshot.payee_payers["6230000000000001"] == payers
 
 
-async def test_a_callers_first_sighting_is_its_earliest_and_expires_when_idle(
+async def test_a_callers_first_sighting_is_its_earliest_and_forgotten_when_idle(
     redis_client: aioredis.Redis,
 ) -> None:
-    settings = Settings(redis_prefix="af-seen:", first_seen_idle_s=1)
+    settings = Settings(redis_prefix="af-seen:", first_seen_idle_s=2_000)  # generations of 1,000 s
     store = RedisStateStore(redis_client, settings)
     caller = "+8617000000007"
-    query = BehaviourQuery(callers={caller: T0})
-    for seen_ts in (T0 + 200, T0 + 100, T0 + 300):  # out of order: the earliest stays
-        await store.write(StateUpdate(first_seen={caller: seen_ts}, horizon_ts=seen_ts))
-    assert (await store.read_behaviour(query)).first_seen == {caller: T0 + 100}
-    assert 0 < await redis_client.pttl(f"af-seen:caller:{caller}:first_seen") <= 1000
 
-    await asyncio.sleep(1.2)  # unseen for longer than first_seen_idle_s: forgotten
-    assert (await store.read_behaviour(query)).first_seen == {}
+    async def first_seen(at_ts: float) -> dict[str, float]:
+        return (await store.read_behaviour(BehaviourQuery(callers={caller: at_ts}))).first_seen
+
+    async def seen(first_ts: float, at_ts: float) -> None:  # as the pipeline writes it
+        await store.write(StateUpdate(first_seen={caller: first_ts}, horizon_ts=at_ts))
+
+    t0 = 1_780_000_000.0  # a generation starts here
+    await seen(t0 + 200, t0 + 200)
+    await seen(t0 + 100, t0 + 300)  # a late record: the earliest stays
+    await seen(t0 + 300, t0 + 300)
+    assert await first_seen(t0 + 1_900) == {caller: t0 + 100}  # read in the next generation
+    await seen(t0 + 100, t0 + 1_900)  # and carried into it
+    assert await first_seen(t0 + 2_900) == {caller: t0 + 100}
+    ttl_s = await redis_client.ttl(f"af-seen:first_seen:{int((t0 + 1_900) // 1_000)}")
+    assert 2_000 < ttl_s <= 2_000 + 7_200
+
+    assert await first_seen(t0 + 3_000) == {}  # a whole generation without calls: forgotten
+    await seen(t0 + 3_000, t0 + 3_000)
+    assert await first_seen(t0 + 3_000) == {caller: t0 + 3_000}  # new again
 
 
 async def test_first_sightings_in_the_old_layout_are_read_and_moved(
@@ -70,5 +80,4 @@ async def test_first_sightings_in_the_old_layout_are_read_and_moved(
 
     await store.write(StateUpdate(first_seen={moved: T0}, horizon_ts=T0 + 50))
     assert await redis_client.zrange("af-old:first_seen", 0, -1) == [idle.encode()]
-    assert await redis_client.zscore(f"af-old:caller:{moved}:first_seen", "t") == T0
     assert (await store.read_behaviour(query)).first_seen == {moved: T0, idle: T0 + 5}
