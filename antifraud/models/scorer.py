@@ -57,7 +57,16 @@ def _boosted_trees(estimator: Any) -> HistGradientBoostingClassifier | None:
     return estimator if isinstance(estimator, HistGradientBoostingClassifier) else None
 
 
-@numba.njit(cache=True, nogil=True)
+def _compiled(function: Any) -> Any:
+    """Compiled by numba on first use (~1 s) and cached on disk where numba finds a writable
+    place (beside the source, or the user's cache directory); without one, compiled anew."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(function)
+
+
+@_compiled
 def _walk(
     rows: np.ndarray,
     feature: np.ndarray,

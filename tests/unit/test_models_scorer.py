@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -93,3 +97,21 @@ def test_explanations_equal_occluding_every_feature() -> None:
     explained = scorer.explain(batch, limit=3)
     assert explained == [_occlusion_of_every_feature(scorer, row, 3) for row in batch]
     assert explained[5] == [] and sum(map(len, explained)) > 20
+
+
+def test_the_walk_compiles_where_numba_has_nowhere_to_cache_it() -> None:
+    """A read-only install without a writable home must still score (compiling at start)."""
+    script = (
+        "from antifraud.models.registry import Registry, default_models_dir\n"
+        "registry = Registry(default_models_dir())\n"
+        "scorer = registry.load('caller-risk', registry.active_version('caller-risk'))\n"
+        "print(scorer.trees_compiled, scorer.predict_proba([list(scorer.reference_row)])[0])\n"
+    )
+    # The zip-file locator finds no place for a plain source file: "no locator available".
+    environment = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "_ZipCacheLocator"}
+    finished = subprocess.run(  # noqa: S603 - our interpreter, a fixed script
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr
+    compiled, probability = finished.stdout.split()
+    assert compiled == "True" and 0.0 <= float(probability) <= 1.0
