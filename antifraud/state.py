@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from antifraud.contracts import CallEvidence, Priority, TransferEvidence
 
 
-@dataclass(frozen=True, slots=True)
-class CallObservation:
-    """One call of a caller, as kept in the caller's behaviour window."""
+class CallObservation(NamedTuple):
+    """One call of a caller, as kept in the caller's behaviour window.
+
+    A named tuple, not a frozen dataclass: each batch reads its callers' whole windows back
+    from the state, hundreds of these per busy caller, and a frozen dataclass takes ~2.5 times
+    as long to make."""
 
     event_id: str
     callee: str
@@ -29,9 +32,9 @@ class CallObservation:
     duration_s: int
 
 
-@dataclass(frozen=True, slots=True)
-class AmountObservation:
-    """One outgoing transfer of a payer account, as kept in its 30-day amount history."""
+class AmountObservation(NamedTuple):
+    """One outgoing transfer of a payer account, as kept in its 30-day amount history (a named
+    tuple for the same reason as `CallObservation`)."""
 
     event_id: str
     ts: float
