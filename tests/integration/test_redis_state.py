@@ -1,13 +1,15 @@
-"""The Redis state store on the real embedded Redis: large writes are split, never truncated."""
+"""The Redis state store on the real embedded Redis: large writes are split, never truncated,
+and callers' first sightings are kept as the in-process store keeps them."""
 
 from __future__ import annotations
 
 import pytest
 import redis.asyncio as aioredis
 
+from antifraud.memory_state import MemoryStateStore
 from antifraud.redis_state import RedisStateStore
 from antifraud.settings import Settings
-from antifraud.state import BehaviourQuery, CallObservation, StateUpdate
+from antifraud.state import BehaviourQuery, CallObservation, StateStore, StateUpdate
 
 pytestmark = pytest.mark.integration
 
@@ -41,32 +43,41 @@ async def test_a_window_larger_than_one_command_is_written_and_read_whole(
     assert snapshot.payee_payers["6230000000000001"] == payers
 
 
-async def test_a_callers_first_sighting_is_its_earliest_and_forgotten_when_idle(
-    redis_client: aioredis.Redis,
-) -> None:
+@pytest.fixture(params=["redis", "memory"])
+def seen_store(request: pytest.FixtureRequest) -> StateStore:
     settings = Settings(redis_prefix="af-seen:", first_seen_idle_s=2_000)  # generations of 1,000 s
-    store = RedisStateStore(redis_client, settings)
+    if request.param == "memory":
+        return MemoryStateStore(settings)
+    return RedisStateStore(request.getfixturevalue("redis_client"), settings)
+
+
+async def test_a_callers_first_sighting_is_its_earliest_and_forgotten_when_idle(
+    seen_store: StateStore,
+) -> None:
     caller = "+8617000000007"
 
     async def first_seen(at_ts: float) -> dict[str, float]:
-        return (await store.read_behaviour(BehaviourQuery(callers={caller: at_ts}))).first_seen
+        query = BehaviourQuery(callers={caller: at_ts})
+        return (await seen_store.read_behaviour(query)).first_seen
 
     async def seen(first_ts: float, at_ts: float) -> None:  # as the pipeline writes it
-        await store.write(StateUpdate(first_seen={caller: first_ts}, horizon_ts=at_ts))
+        await seen_store.write(StateUpdate(first_seen={caller: first_ts}, horizon_ts=at_ts))
 
-    t0 = 1_780_000_000.0  # a generation starts here
-    await seen(t0 + 200, t0 + 200)
-    await seen(t0 + 100, t0 + 300)  # a late record: the earliest stays
-    await seen(t0 + 300, t0 + 300)
-    assert await first_seen(t0 + 1_900) == {caller: t0 + 100}  # read in the next generation
-    await seen(t0 + 100, t0 + 1_900)  # and carried into it
-    assert await first_seen(t0 + 2_900) == {caller: t0 + 100}
-    ttl_s = await redis_client.ttl(f"af-seen:first_seen:{int((t0 + 1_900) // 1_000)}")
-    assert 2_000 < ttl_s <= 2_000 + 7_200
+    await seen(T0 + 200, T0 + 200)  # T0 starts a generation
+    await seen(T0 + 100, T0 + 300)  # a late record: the earliest stays
+    await seen(T0 + 300, T0 + 300)
+    assert await first_seen(T0 + 1_900) == {caller: T0 + 100}  # read in the next generation
+    await seen(T0 + 100, T0 + 1_900)  # and carried into it
+    assert await first_seen(T0 + 2_900) == {caller: T0 + 100}
+    assert await first_seen(T0 + 3_000) == {}  # a whole generation without calls: forgotten
+    await seen(T0 + 3_000, T0 + 3_000)
+    assert await first_seen(T0 + 3_000) == {caller: T0 + 3_000}  # new again
 
-    assert await first_seen(t0 + 3_000) == {}  # a whole generation without calls: forgotten
-    await seen(t0 + 3_000, t0 + 3_000)
-    assert await first_seen(t0 + 3_000) == {caller: t0 + 3_000}  # new again
+    if isinstance(seen_store, MemoryStateStore):  # generations no longer read are dropped
+        assert list(seen_store.first_seen) == [int((T0 + 3_000) // 1_000)]
+    else:  # a generation expires once the next one has ended
+        ttl_s = await seen_store.client.ttl(f"af-seen:first_seen:{int((T0 + 1_900) // 1_000)}")
+        assert 2_000 < ttl_s <= 2_000 + 7_200
 
 
 async def test_first_sightings_in_the_old_layout_are_read_and_moved(
