@@ -8,8 +8,8 @@ stacked together.
 A binary HistGradientBoosting model is scored by walking its trees in compiled code (numba)
 instead: scikit-learn calls into compiled code once per tree (300 trees: ~5 ms per call however
 few the rows, 12 ms for 500), and treelite's `gtil`, used here before, cost ~0.15 ms per call
-and ~45 µs per row. The walk costs ~20 µs for one row and 5-12 µs per row after that
-(`docs/performance.md`). Its trees are read from the fitted model once, on load, and the
+and ~45 µs per row. The walk costs 4-7 µs for one row and 4-10 µs per row after that
+(`docs/performance.md`, change 13). Its trees are read from the fitted model once, on load, and the
 walk is checked against scikit-learn then: a model it cannot read, or that it would score
 differently, is scored by scikit-learn.
 
