@@ -5,7 +5,7 @@ Key layout (prefix `af:` by default):
 | key | type | holds |
 |---|---|---|
 | `caller:{number}:calls` | ZSET | `event_id␟callee␟duration` scored by start time (24 h window) |
-| `first_seen:{generation}` | ZSET | callers seen in one generation (`state.first_seen_generation`, half of `first_seen_idle_s`), scored by the earliest start time known (`ZADD LT`); expires when it is no longer read |
+| `first_seen:{generation}` | ZSET | callers seen in one generation (`state.first_seen_generation`, half of `first_seen_idle_s`), scored by the earliest start time known (`ZADD LT`); deleted when it is no longer read |
 | `first_seen` | ZSET | the layout before generations (every caller ever seen, never pruned): still read, and each caller is moved out of it when next seen |
 | `payee:{account}:payers` | ZSET | payer account scored by its latest payment (`ZADD GT`) |
 | `payer:{account}:payees` | ZSET | payee account scored by the first payment (`ZADD LT`) |
@@ -308,11 +308,15 @@ class RedisStateStore:
         if update.first_seen:
             # Into the generation of the batch: the pipeline read the earlier generations (and
             # the old layout) and wrote the earliest sighting it knows. A generation is read
-            # until the next one ends, and expires after that.
+            # until the next one ends: then it goes, by event time (a replay runs through
+            # generations faster than any wall-clock expiry), or by expiry if no batch comes.
             generation = first_seen_generation(horizon, settings.first_seen_idle_s)
             key = self._key("first_seen", str(generation))
             commands.add_pairs(["ZADD", key, "LT"], update.first_seen)
             commands.add("EXPIRE", key, settings.first_seen_idle_s + 7200)
+            commands.add(  # the generations no longer read, should time have jumped a few
+                "DEL", *[self._key("first_seen", str(generation - back)) for back in (2, 3, 4)]
+            )
             commands.add_each(["ZREM", self._key("first_seen")], list(update.first_seen))
         for payee, payers in update.payee_payers.items():
             window(self._key("payee", payee, "payers"), payers, settings.fan_in_window_s, "GT")
