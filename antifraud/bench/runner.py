@@ -314,12 +314,12 @@ async def _run_sections(
         found: list[LoadResult] = []
 
         async def at_load(harness: Harness, _measured: Repetitions, load: float) -> None:
-            found.extend(
+            found.append(
                 await measure_latency(
                     harness,
                     Background(inputs.events, inputs.shift_s),
                     basis[0],
-                    [load],
+                    load,
                     config.latency_seconds,
                     config.probe_every,
                     config.repetitions,
@@ -337,8 +337,11 @@ async def _run_sections(
                 repetitions=0,
                 extra_s=config.repetitions * latency_run_s,
             )
-            if not found or found[-1].load != load or not found[-1].completed:
-                break  # not run, or the consumer did not drain: higher loads would not either
+            if not found or found[-1].load != load:
+                break  # not run (out of time): higher loads would not be either
+            if not found[-1].completed:
+                say(f"  latency: the consumer did not drain at {load:.0%}; higher loads not run")
+                break
         results[key] = {
             "basis": "pipeline-1w/record median",
             "basis_records_per_s": basis[0],

@@ -642,43 +642,37 @@ async def measure_latency(
     harness: Harness,
     background: Background,
     throughput: float,
-    loads: Sequence[float],
+    load: float,
     duration_s: float,
     probe_every: int,
     runs: int,
     say: Say,
-) -> list[LoadResult]:
-    """`runs` paced runs per load, each on fresh state; a load's figure pools their probes."""
-    results = []
+) -> LoadResult:
+    """`runs` paced runs at one load, each on fresh state; the figure pools their probes."""
     stream = background.stream(first_epoch=100)
     probe_tag = f"{time.time_ns() % 10**8:08d}"
     probes = 0
-    for load in loads:
-        rate = max(load * throughput, 1.0)
-        load_runs = []
-        for _ in range(runs):
-            await harness.env.reset_state()
-            run = await paced_load(
-                harness, stream, rate, duration_s, probe_every, probe_tag, probes, load
-            )
-            probes += run.probes_sent
-            load_runs.append(run)
-            if not run.completed:
-                break
-        result = pooled(load_runs)
-        summary = result.summary()
-        say(
-            f"  latency at {load:.0%} ({rate:,.0f} records/s offered, "
-            f"{result.achieved_per_s:,.0f} achieved): p50 {summary.p50_ms:.0f} ms, "
-            f"p95 {summary.p95_ms:.0f} ms, p99 {summary.p99_ms:.0f} ms "
-            f"({summary.probes} probes, {summary.lost} lost; p99 by run "
-            f"{', '.join(f'{p99:.0f}' for p99 in result.p99_by_run_ms)} ms)"
+    rate = max(load * throughput, 1.0)
+    load_runs = []
+    for _ in range(runs):
+        await harness.env.reset_state()
+        run = await paced_load(
+            harness, stream, rate, duration_s, probe_every, probe_tag, probes, load
         )
-        results.append(result)
-        if not result.completed:
-            say(f"  latency: the consumer did not drain at {load:.0%}; higher loads not run")
+        probes += run.probes_sent
+        load_runs.append(run)
+        if not run.completed:
             break
-    return results
+    result = pooled(load_runs)
+    summary = result.summary()
+    say(
+        f"  latency at {load:.0%} ({rate:,.0f} records/s offered, "
+        f"{result.achieved_per_s:,.0f} achieved): p50 {summary.p50_ms:.0f} ms, "
+        f"p95 {summary.p95_ms:.0f} ms, p99 {summary.p99_ms:.0f} ms "
+        f"({summary.probes} probes, {summary.lost} lost; p99 by run "
+        f"{', '.join(f'{p99:.0f}' for p99 in result.p99_by_run_ms)} ms)"
+    )
+    return result
 
 
 # --- memory ----------------------------------------------------------------------------------
