@@ -126,7 +126,7 @@ class MemoryStateStore:
             for caller, seen_ts in update.first_seen.items():
                 seen[caller] = min(seen.get(caller, seen_ts), seen_ts)
             for old in [g for g in self.first_seen if g < generation - 1]:
-                del self.first_seen[old]  # no longer read: expired in Redis
+                del self.first_seen[old]  # no longer read: deleted in Redis too
         for payee, payers in update.payee_payers.items():
             known_payers = self.payee_payers.setdefault(payee, {})
             for payer, paid_ts in payers.items():
