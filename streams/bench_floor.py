@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from antifraud.tuning import set_aside_long_lived, use_uvloop
 
 use_uvloop()  # the worker's loop (streams/__main__.py), before Faust is imported
 
-from antifraud.bench.inputs import MARKER_PREFIX  # noqa: E402
+from antifraud.bench.inputs import MARKER_PREFIX, marker_dead_letter  # noqa: E402
 from antifraud.contracts import DLQ_TOPIC, INPUT_TOPICS  # noqa: E402
 from streams.app import app, settings  # noqa: E402
 from streams.batching import batches_while_busy  # noqa: E402
@@ -39,16 +37,8 @@ async def floor(stream: Any) -> None:
             if value.startswith(MARKER_PREFIX):
                 message = event.message
                 await dead_letters.send(
-                    value=orjson.dumps(
-                        {
-                            "reason": "benchmark end marker",
-                            "source": {
-                                "topic": message.topic,
-                                "partition": message.partition,
-                                "offset": message.offset,
-                            },
-                            "original_text": value.decode(),
-                        }
+                    value=marker_dead_letter(
+                        message.topic, message.partition, message.offset, value
                     )
                 )
 

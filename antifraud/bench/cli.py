@@ -160,3 +160,19 @@ def fetch_wait(
             f"| {wait} | {summary.p50_ms:,.0f} | {summary.p95_ms:,.0f} | {summary.max_ms:,.0f} "
             f"| {summary.probes} |"
         )
+
+
+@bench_app.command("broker-drift")
+def broker_drift(
+    lingers: Annotated[
+        str,
+        typer.Option(help="Producer linger_ms values, comma-separated, each on a fresh broker."),
+    ] = "2,20",
+    rate: Annotated[float, typer.Option(help="Messages offered per second.")] = 1500.0,
+    seconds: Annotated[float, typer.Option(help="Seconds of paced load per linger.")] = 40.0,
+) -> None:
+    """Broker CPU and produce -> consume latency over time on a fresh embedded broker."""
+    from antifraud.bench.brokerdrift import markdown, measure
+
+    chosen = [int(part) for part in lingers.split(",")]
+    typer.echo(markdown(asyncio.run(measure(chosen, rate, seconds)), rate))

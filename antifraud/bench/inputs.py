@@ -27,6 +27,7 @@ MARKER_PREFIX = b'{"' + MARKER_FIELD.encode() + b'"'
 PROBE_RANGE = "17099"
 PROBE_DURATION_S = 900
 PROBE_ID_PREFIX = "PROBE-"
+_PROBE_ID_FIELD = b'"event_id":"' + PROBE_ID_PREFIX.encode()
 
 
 class SourceEvent(Protocol):
@@ -123,6 +124,18 @@ def marker_of(dead_letter: bytes) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def marker_dead_letter(topic: str, partition: int, offset: int, value: bytes) -> bytes:
+    """What a consumer that does not score (Faust floor, broker echo) sends to the DLQ for an
+    end marker: the dead-letter shape, which `marker_of` reads back."""
+    return orjson.dumps(
+        {
+            "reason": "benchmark end marker",
+            "source": {"topic": topic, "partition": partition, "offset": offset},
+            "original_text": value.decode(),
+        }
+    )
+
+
 def shift_time(value: Any, shift_s: float) -> Any:
     """An event time moved by `shift_s`, kept in the form it was delivered in."""
     if isinstance(value, bool):
@@ -186,6 +199,15 @@ def probe_message(run_tag: str, index: int, start_ts: float) -> tuple[str, Messa
     record = probe_record(run_tag, index, start_ts)
     callee: str = record["callee"]
     return record["event_id"], Message(CALLS_TOPIC, callee.encode(), orjson.dumps(record), 1)
+
+
+def probe_task(value: bytes) -> bytes | None:
+    """A stand-in dissuasion task naming the probe a value carries (None if it is no probe):
+    what the broker echo sends, so the harness times it as it times the worker's tasks."""
+    if _PROBE_ID_FIELD not in value:
+        return None
+    record = orjson.loads(value)
+    return orjson.dumps({"source_event_ids": [record["event_id"]]})
 
 
 def probe_ids(task: bytes) -> list[str]:

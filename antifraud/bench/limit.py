@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -29,11 +30,12 @@ async def take(consumer: AIOKafkaConsumer, max_records: int) -> list[Any]:
     return [record for records in batches.values() for record in records]
 
 
-async def run(settings: Settings, stop: asyncio.Event) -> None:
-    if settings.kafka_bootstrap is None or settings.redis_url is None:
-        raise SystemExit("the limit loop needs KAFKA_BOOTSTRAP and REDIS_URL")
+def input_consumer(settings: Settings) -> AIOKafkaConsumer:
+    """The input topics as the worker's group reads them, on a plain aiokafka consumer."""
+    if settings.kafka_bootstrap is None:
+        raise SystemExit("the benchmark's plain loops need KAFKA_BOOTSTRAP")
     session_ms = int(settings.broker_session_timeout_s * 1000)
-    consumer = AIOKafkaConsumer(
+    return AIOKafkaConsumer(
         *INPUT_TOPICS,
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=settings.app_id,
@@ -45,7 +47,17 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         fetch_max_wait_ms=settings.fetch_wait_ms,
         max_partition_fetch_bytes=8 << 20,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1)
+
+
+def output_producer(settings: Settings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1)
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    if settings.redis_url is None:
+        raise SystemExit("the limit loop needs REDIS_URL")
+    consumer = input_consumer(settings)
+    producer = output_producer(settings)
 
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
         return await producer.send(topic, value=value, key=key)
@@ -85,17 +97,22 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await producer.stop()
 
 
-async def _main() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await run(get_settings(), stop)
+def main(loop_body: Callable[[Settings, asyncio.Event], Awaitable[None]]) -> None:
+    """Run a plain loop as the worker runs (uvloop, log format) until SIGINT or SIGTERM."""
 
+    async def until_stopped() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await loop_body(get_settings(), stop)
 
-if __name__ == "__main__":
     use_uvloop()  # the worker's loop (streams/__main__.py): compare like with like
     logging.basicConfig(
         level=get_settings().log_level.upper(), format="[%(asctime)s] [%(levelname)s] %(message)s"
     )
-    asyncio.run(_main())
+    asyncio.run(until_stopped())
+
+
+if __name__ == "__main__":
+    main(run)

@@ -56,8 +56,8 @@ def bare(results: Results) -> Summary | None:
     return summarize(values) if values else None
 
 
-def latency_at(results: Results, load: float) -> Mapping[str, Any] | None:
-    for entry in results.get("latency", {}).get("loads", []):
+def latency_at(results: Results, load: float, section: str = "latency") -> Mapping[str, Any] | None:
+    for entry in results.get(section, {}).get("loads", []):
         if math.isclose(entry["load"], load):
             latency: Mapping[str, Any] = entry["latency"]
             return latency
@@ -136,7 +136,11 @@ def _latency_check(results: Results, load: float, maximum_ms: float) -> TargetCh
         note = f"no probe out in time ({lost} sent)"
         return TargetCheck(name, None, None, None, f"≤ {maximum_ms:.0f} ms", False, "ms", note)
     p99 = float(latency["p99_ms"])
-    note = f"{lost} probes not out in time (counted as missed)" if lost else ""
+    notes = [f"{lost} probes not out in time (counted as missed)"] if lost else []
+    echo = latency_at(results, load, "latency_broker_echo")
+    if echo is not None and echo.get("probes"):
+        notes.append(f"broker echo (no work) at this load: p99 {float(echo['p99_ms']):,.0f} ms")
+    note = "; ".join(notes)
     return TargetCheck(
         name, p99, None, None, f"≤ {maximum_ms:.0f} ms", p99 <= maximum_ms and not lost, "ms", note
     )
@@ -290,6 +294,7 @@ def markdown(results: Results) -> str:
     latency_rows = (
         ("latency", "5 latency append → task"),
         ("latency_limit_loop", "5b same, limit loop instead of the worker"),
+        ("latency_broker_echo", "5c same, broker echo (no work) instead of the worker"),
     )
     for section, label in latency_rows:
         lines += _latency_lines(results, section, label)

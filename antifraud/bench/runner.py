@@ -1,7 +1,7 @@
 """One benchmark run: generate the input once, run every measurement on it, write the results.
 
 The order is fixed so a run is comparable with the next: per-record input (bare consumer,
-limit, Faust floor, one worker + latency, two workers), batched input (limit, one worker, two
+limit, Faust floor, one worker + latency and the broker echo's latency, two workers), batched input (limit, one worker, two
 workers, Quix peer), then memory. Each measurement starts its own broker and Redis. With a
 deadline (the default), a measurement that would not finish in time is skipped and named.
 """
@@ -62,6 +62,7 @@ class BenchConfig:
     batch_size: int = 100
     seed: int = 7
     loads: tuple[float, ...] = (0.25, 0.5, 0.8)
+    echo_loads: tuple[float, ...] = (0.5, 0.8)  # the loads the latency targets are set at
     latency_seconds: float = 12.0
     probe_every: int = 40
     memory_events: tuple[int, int] | None = None  # None: as many as memory_seconds afford
@@ -300,7 +301,9 @@ async def _run_sections(
     basis: list[float] = []
     latency_run_s = config.latency_seconds + DRAIN_S + 5.0
 
-    async def latency_of(key: str, subject_of: Callable[[str], Subject]) -> None:
+    async def latency_of(
+        key: str, subject_of: Callable[[str], Subject], loads: Sequence[float]
+    ) -> None:
         """Each load on a fresh broker: the embedded broker slows down as its logs grow
         (produce -> consume p50 13 ms on an empty partition, 31 ms at 400k messages), and
         one environment through every run made each run slower than the one before."""
@@ -308,7 +311,7 @@ async def _run_sections(
             say("latency: no per-record throughput to base the loads on; skipped")
             return
         say(
-            f"latency at {', '.join(f'{load:.0%}' for load in config.loads)} "
+            f"{key.replace('_', ' ')} at {', '.join(f'{load:.0%}' for load in loads)} "
             f"of {basis[0]:,.0f} records/s, each load on a fresh broker ..."
         )
         found: list[LoadResult] = []
@@ -327,7 +330,7 @@ async def _run_sections(
                 )
             )
 
-        for load in config.loads:
+        for load in loads:
             name = f"{key.replace('_', '-')}-{load * 100:.0f}"
             await throughput_of(
                 name,
@@ -358,10 +361,19 @@ async def _run_sections(
 
         await throughput_of("pipeline-1w", "record", WorkersSubject("pipeline-1w", 1), record_basis)
     if "latency" in sections:
-        await latency_of("latency", lambda name: WorkersSubject(name, 1))
+        await latency_of("latency", lambda name: WorkersSubject(name, 1), config.loads)
+        # The same paced runs through a loop that does no work: the broker's and the harness's
+        # own latency at these loads (the embedded broker slows down as its batches pile up).
+        await latency_of(
+            "latency_broker_echo",
+            lambda name: ModuleSubject(name, "antifraud.bench.echo"),
+            config.echo_loads,
+        )
     if "latency-limit" in sections:
         await latency_of(
-            "latency_limit_loop", lambda name: ModuleSubject(name, "antifraud.bench.limit")
+            "latency_limit_loop",
+            lambda name: ModuleSubject(name, "antifraud.bench.limit"),
+            config.loads,
         )
     if "scale" in sections:
         await throughput_of("pipeline-2w", "record", WorkersSubject("pipeline-2w", 2))

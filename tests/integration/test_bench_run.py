@@ -1,9 +1,11 @@
-"""`antifraud bench` end to end, cut down: the latency section on its own brokers and worker."""
+"""`antifraud bench` end to end, cut down: the latency section (worker and broker echo, each on
+its own brokers), and the broker drift measurement."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from antifraud.bench import brokerdrift
 from antifraud.bench.runner import BenchConfig, run_benchmark
 
 
@@ -15,6 +17,7 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
         events=1000,
         warm_events=200,
         loads=(0.25,),
+        echo_loads=(0.25,),
         latency_seconds=2.0,
         probe_every=10,
         sections=("latency",),
@@ -30,3 +33,19 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
     assert load["latency"]["probes"] == load["probes_sent"]
     assert "latency-25 [record] ..." in said  # its own environment, after the basis
     assert results["latency"]["basis_records_per_s"] > 0
+    # The broker echo (no work) at the same load, on its own broker: every probe comes back.
+    (echo,) = results["latency_broker_echo"]["loads"]
+    assert echo["completed"] and echo["latency"]["lost"] == 0
+    assert echo["latency"]["probes"] == echo["probes_sent"] > 0
+    assert "latency-broker-echo-25 [record] ..." in said
+
+
+async def test_broker_drift_reports_each_window_of_the_paced_load() -> None:
+    found = await brokerdrift.measure([2], rate=200.0, seconds=3.0, window_s=1.0)
+    windows = found[2]
+    assert [round(window.start_s) for window in windows] == [0, 1, 2]
+    for window in windows:
+        assert 150 <= window.latency.probes <= 250  # ~200 messages sent in each second, all read
+        assert window.broker_cores > 0 and window.latency.p50_ms > 0
+    table = brokerdrift.markdown(found, 200.0)
+    assert table.count("\n| 2 | ") == 3

@@ -193,6 +193,17 @@ def test_probes_are_unique_valid_calls_and_found_in_tasks() -> None:
         inputs.probe_record("tag", 1_000_000, 0.0)
 
 
+def test_the_broker_echo_answers_probes_and_markers_and_drops_the_rest() -> None:
+    probe_id, probe = inputs.probe_message("tag", 3, 1709510400.0)
+    task = inputs.probe_task(probe.value)
+    assert task is not None and inputs.probe_ids(task) == [probe_id]
+    assert inputs.probe_task(orjson.dumps(CALL)) is None
+    marker = inputs.markers("run", "p1", partitions=2)[3]
+    letter = inputs.marker_dead_letter(marker.topic, 1, 9, marker.value)
+    assert inputs.marker_of(letter) == inputs.marker_id("run", "p1", TRANSFERS_TOPIC, 1)
+    assert orjson.loads(letter)["source"] == {"topic": TRANSFERS_TOPIC, "partition": 1, "offset": 9}
+
+
 class ProbeRangeBlocked:
     """The lists as the benchmark seeds them: the probe range is blocklisted."""
 
@@ -302,6 +313,22 @@ def test_a_load_where_no_probe_came_out_misses_its_target() -> None:
     check = next(c for c in report.target_checks(results) if c.name == "p99 latency at 50% load")
     assert check.met is False and "12 sent" in check.note
     assert "0 probes out, 12 not out in time" in report.markdown(results)
+
+
+def test_the_latency_targets_name_the_broker_echo_at_the_same_load() -> None:
+    echo = {
+        "load": 0.8,
+        "offered_records_per_s": 3200.0,
+        "latency": latency_summary([0.1] * 98 + [0.45, 0.47], lost=0).as_dict(),
+    }
+    results = {**RESULTS, "latency_broker_echo": {"loads": [echo]}}
+    checks = {check.name: check for check in report.target_checks(results)}
+    assert "broker echo (no work) at this load: p99 4" in checks["p99 latency at 80% load"].note
+    assert "1 probes not out in time" in checks["p99 latency at 80% load"].note
+    assert "broker echo" not in checks["p99 latency at 50% load"].note  # not measured there
+    assert "| 5c same, broker echo (no work) instead of the worker at 80% load" in (
+        report.markdown(results)
+    )
 
 
 def test_markdown_table_names_every_figure_and_target() -> None:
