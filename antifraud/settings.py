@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_FETCH_WAIT_MS = 20
 KAFKA_FETCH_WAIT_MS = 500
+
+# Windows, TTLs and sizes must be positive (a zero window divides by zero or keeps nothing);
+# a value out of range stops the start with the setting's name, not a crash mid-stream.
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Settings(BaseSettings):
@@ -44,58 +56,66 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     # --- topics ------------------------------------------------------------------------------
-    input_partitions: int = 4
-    output_partitions: int = 4
-    embedded_retention_ms: int = 2 * 3600 * 1000  # Tansu keeps everything in memory
-    broker_session_timeout_s: float = 6.0  # Tansu group joins take half of it
-    kafka_fetch_wait_ms: int | None = None  # None: 20 on the embedded broker, 500 on Kafka
+    input_partitions: PositiveInt = 4
+    output_partitions: PositiveInt = 4
+    embedded_retention_ms: PositiveInt = 2 * 3600 * 1000  # Tansu keeps everything in memory
+    broker_session_timeout_s: PositiveFloat = 6.0  # Tansu group joins take half of it
+    kafka_fetch_wait_ms: NonNegativeInt | None = (
+        None  # None: 20 on the embedded broker, 500 on Kafka
+    )
 
     # --- batching ------------------------------------------------------------------------------
-    batch_max_events: int = 500  # most messages the worker takes at once
-    batch_max_bytes: int = 256 * 1024  # input bytes per scored batch (arrays hold many records)
-    redis_retry_max_s: float = 5.0
+    batch_max_events: PositiveInt = 500  # most messages the worker takes at once
+    batch_max_bytes: PositiveInt = (
+        256 * 1024
+    )  # input bytes per scored batch (arrays hold many records)
+    redis_retry_max_s: PositiveFloat = 5.0
 
     # --- features and joins (seconds) ---------------------------------------------------------
-    caller_window_s: int = 24 * 3600
-    contact_lookback_s: int = 72 * 3600
-    transfer_lookback_s: int = 24 * 3600
-    fan_in_window_s: int = 24 * 3600
-    payee_history_s: int = 180 * 24 * 3600
-    first_seen_idle_s: int = 180 * 24 * 3600  # callers idle for half of it to all are forgotten
-    new_payee_window_s: int = 7 * 24 * 3600  # first paid within this: still a "new" payee
-    idempotency_ttl_s: int = 7 * 24 * 3600
+    caller_window_s: PositiveInt = 24 * 3600
+    contact_lookback_s: PositiveInt = 72 * 3600
+    transfer_lookback_s: PositiveInt = 24 * 3600
+    fan_in_window_s: PositiveInt = 24 * 3600
+    payee_history_s: PositiveInt = 180 * 24 * 3600
+    first_seen_idle_s: PositiveInt = (
+        180 * 24 * 3600
+    )  # callers idle for half of it to all are forgotten
+    new_payee_window_s: PositiveInt = 7 * 24 * 3600  # first paid within this: still a "new" payee
+    idempotency_ttl_s: PositiveInt = 7 * 24 * 3600
 
     # --- rules and decisions -------------------------------------------------------------------
-    short_call_s: int = 30
-    meaningful_call_s: int = 60
-    long_call_s: int = 600
-    risky_caller_threshold: float = 0.5
-    model_alert_threshold: float = 0.7
-    mule_fan_in: int = 5
-    min_request_amount_fen: int = (
+    short_call_s: NonNegativeInt = 30
+    meaningful_call_s: NonNegativeInt = 60
+    long_call_s: NonNegativeInt = 600
+    risky_caller_threshold: Probability = 0.5
+    model_alert_threshold: Probability = 0.7
+    mule_fan_in: PositiveInt = 5
+    min_request_amount_fen: NonNegativeInt = (
         50_000  # 500.00 CNY: below this only a blocklisted payee raises requests
     )
-    p1_risk: float = 0.8
-    p2_risk: float = 0.6
+    p1_risk: Probability = 0.8
+    p2_risk: Probability = 0.6
 
     # --- deadlines (seconds) ------------------------------------------------------------------
-    sla_p1_s: int = 3 * 60
-    sla_p2_s: int = 15 * 60
-    sla_p3_s: int = 60 * 60
-    sla_request_s: int = 5 * 60
+    sla_p1_s: PositiveInt = 3 * 60
+    sla_p2_s: PositiveInt = 15 * 60
+    sla_p3_s: PositiveInt = 60 * 60
+    sla_request_s: PositiveInt = 5 * 60
 
     # --- console ---------------------------------------------------------------------------------
-    desk_claim_stale_s: int = 300  # a claim not worked for this long returns to the queue
-    desk_session_idle_s: int = 900
-    desk_visit_sla_s: int = 3600
+    desk_claim_stale_s: PositiveInt = 300  # a claim not worked for this long returns to the queue
+    desk_session_idle_s: PositiveInt = 900
+    desk_visit_sla_s: PositiveInt = 3600
     desk_cookie_secure: bool | None = None  # None: Secure unless the console is on loopback
     desk_demo: bool = False  # seed one demo user per role (never in production)
 
     # --- models (trained-models issue): registry, hot swap, label-derived features ----------
     models_dir: Path | None = None  # None: the repository's `models/` beside the package
-    model_refresh_s: float = 5.0  # how often a worker checks which model version is active
-    label_delay_s: int = 7 * 24 * 3600  # label-derived features only use older transfers
-    number_prior_threshold: float = 0.8  # number-risk prior from which NUMBER_RISK_PRIOR fires
+    model_refresh_s: PositiveFloat = 5.0  # how often a worker checks which model version is active
+    label_delay_s: NonNegativeInt = 7 * 24 * 3600  # label-derived features only use older transfers
+    number_prior_threshold: Probability = (
+        0.8  # number-risk prior from which NUMBER_RISK_PRIOR fires
+    )
 
     @property
     def embedded_kafka(self) -> bool:

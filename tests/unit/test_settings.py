@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from antifraud.runtime import Endpoints, child_env
 from antifraud.settings import Settings, settings_env
@@ -55,4 +55,32 @@ def test_fetch_wait_is_short_on_the_embedded_broker_and_stays_so_in_children() -
     assert child["ANTIFRAUD_KAFKA_FETCH_WAIT_MS"] == str(embedded.fetch_wait_ms)
     chosen = Settings(kafka_fetch_wait_ms=75)
     assert chosen.fetch_wait_ms == 75
-    assert child_env(chosen, Endpoints("k:1", "redis://r:1/0"))["ANTIFRAUD_KAFKA_FETCH_WAIT_MS"] == "75"
+    assert (
+        child_env(chosen, Endpoints("k:1", "redis://r:1/0"))["ANTIFRAUD_KAFKA_FETCH_WAIT_MS"]
+        == "75"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ANTIFRAUD_FIRST_SEEN_IDLE_S", "0", "greater than 0"),
+        ("ANTIFRAUD_CALLER_WINDOW_S", "-60", "greater than 0"),
+        ("ANTIFRAUD_BATCH_MAX_EVENTS", "0", "greater than 0"),
+        ("ANTIFRAUD_REDIS_RETRY_MAX_S", "0", "greater than 0"),
+        ("ANTIFRAUD_SHORT_CALL_S", "-1", "greater than or equal to 0"),
+        ("ANTIFRAUD_MODEL_ALERT_THRESHOLD", "1.5", "less than or equal to 1"),
+    ],
+)
+def test_out_of_range_settings_stop_the_start_with_their_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=message) as raised:
+        Settings()
+    assert variable.removeprefix("ANTIFRAUD_").lower() in str(raised.value)
+
+
+def test_zero_is_allowed_where_it_means_none() -> None:
+    settings = Settings(label_delay_s=0, short_call_s=0, kafka_fetch_wait_ms=0)
+    assert (settings.label_delay_s, settings.short_call_s, settings.fetch_wait_ms) == (0, 0, 0)
