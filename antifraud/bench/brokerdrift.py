@@ -60,6 +60,7 @@ async def _one(
     by_window: dict[int, list[float]] = defaultdict(list)
     started = 0.0
     sent = 0
+    reading: asyncio.Future[None] | None = None
 
     async def consume() -> None:
         while True:
@@ -90,8 +91,9 @@ async def _one(
             cpu_marks.append((time.time(), cpu_seconds(broker_pid)))
         await producer.flush()
         await asyncio.sleep(2.0)  # the last window's messages come out
-        reading.cancel()
     finally:
+        if reading is not None:
+            reading.cancel()
         await consumer.stop()
         await producer.stop()
     windows = []
