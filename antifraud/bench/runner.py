@@ -34,9 +34,11 @@ from antifraud.bench.scenarios import (
     ModuleSubject,
     Repetitions,
     Say,
+    Side,
     Subject,
     WorkersSubject,
     measure_bare,
+    measure_interleaved,
     measure_latency,
     measure_memory,
     measure_throughput,
@@ -49,6 +51,8 @@ SECTIONS = ("bare", "limit", "floor", "pipeline", "latency", "scale", "quix", "m
 # the consumer's fetch wait costs; see docs/performance.md).
 EXTRA_SECTIONS = ("latency-limit",)
 _DAY_S = 86_400.0
+# A consumer under test and what to do with its harness after its repetitions.
+Contender = tuple[Subject, Callable[[Harness, Repetitions], Any] | None]
 BARE_COPIES = 4  # the bare consumer reads the per-record input this many times over
 
 
@@ -263,6 +267,41 @@ async def _run_sections(
         await _in_env(work, f"{name}-{form}", base, body)
         return outcome[0]
 
+    async def interleaved_of(form: str, first: Contender, second: Contender) -> None:
+        """Two sides of a ratio, each in its own environment, repetitions interleaved."""
+        keys = [f"{subject.name}/{form}" for subject, _after in (first, second)]
+        estimates = [
+            report.estimate_seconds(results, key, config.events, reps + 1, workers=1)
+            for key in keys
+        ]
+        if all(e is not None for e in estimates) and not fits(
+            " and ".join(keys), sum(e for e in estimates if e is not None)
+        ):
+            return
+        say(f"{first[0].name} and {second[0].name} [{form}], repetitions interleaved ...")
+
+        async def both(first_env: Environment) -> None:
+            async def measure(second_env: Environment) -> None:
+                found = await measure_interleaved(
+                    Side(first_env, *first),
+                    Side(second_env, *second),
+                    form,
+                    inputs.warm[form],
+                    inputs.measured[form],
+                    reps,
+                    say,
+                    deadline_ts=deadline_ts,
+                )
+                for key, repetitions in zip(keys, found, strict=True):
+                    if repetitions.skipped:
+                        results["skipped"].append(repetitions.skipped)
+                    else:
+                        results["throughput"][key] = repetitions.as_dict()
+
+            await _in_env(work, f"{second[0].name}-{form}", base, measure)
+
+        await _in_env(work, f"{first[0].name}-{form}", base, both)
+
     # --- per-record input ----------------------------------------------------------------
     if "bare" in sections:
         say("bare consumer [record] ...")
@@ -292,13 +331,23 @@ async def _run_sections(
         await _in_env(work, "bare-record", base, bare_body)
     if "limit" in sections:
         await throughput_of("limit", "record", ModuleSubject("limit", "antifraud.bench.limit"))
-    if "floor" in sections:
-        await throughput_of(
-            "faust-floor",
-            "record",
-            ModuleSubject("faust-floor", "streams.bench_floor", ["worker", "--loglevel", "info"]),
-        )
     basis: list[float] = []
+
+    async def record_basis(_harness: Harness, measured: Repetitions) -> None:
+        rates = [rep.per_second for rep in measured.reps if rep.completed]
+        if rates:
+            basis.append(summarize(rates).median)
+
+    floor = ModuleSubject("faust-floor", "streams.bench_floor", ["worker", "--loglevel", "info"])
+    one_worker = WorkersSubject("pipeline-1w", 1)
+    worker_needed = bool(sections & {"pipeline", "latency", "latency-limit"})
+    if "floor" in sections and worker_needed:
+        # The per-record target is their ratio: measured side by side, not a minute apart.
+        await interleaved_of("record", (floor, None), (one_worker, record_basis))
+    elif "floor" in sections:
+        await throughput_of("faust-floor", "record", floor)
+    elif worker_needed:
+        await throughput_of("pipeline-1w", "record", one_worker, record_basis)
     latency_run_s = config.latency_seconds + DRAIN_S + 5.0
 
     async def latency_of(
@@ -352,14 +401,6 @@ async def _run_sections(
             "loads": [load.as_dict() for load in found],
         }
 
-    if sections & {"pipeline", "latency", "latency-limit"}:
-
-        async def record_basis(_harness: Harness, measured: Repetitions) -> None:
-            rates = [rep.per_second for rep in measured.reps if rep.completed]
-            if rates:
-                basis.append(summarize(rates).median)
-
-        await throughput_of("pipeline-1w", "record", WorkersSubject("pipeline-1w", 1), record_basis)
     if "latency" in sections:
         await latency_of("latency", lambda name: WorkersSubject(name, 1), config.loads)
         # The same paced runs through a loop that does no work: the broker's and the harness's

@@ -434,6 +434,68 @@ def phase_timeout(records: int) -> float:
     return max(90.0, records / 200.0)
 
 
+@dataclass(slots=True)
+class Side:
+    """One consumer under test in its own environment, for `measure_interleaved`."""
+
+    env: Environment
+    subject: Subject
+    after: Callable[[Harness, Repetitions], Any] | None = None
+
+
+async def _primed(
+    harness: Harness, result: Repetitions, warm: Sequence[Message], measured: Sequence[Message]
+) -> Phase:
+    """Start and warm the subject, then one unmeasured pass over the measured input, so every
+    repetition finds the same warm caches (e.g. phone classification) and the first is not the
+    odd one out. Its duration tells how long a repetition takes."""
+    await harness.start()
+    result.assignment = await harness.warm_up(warm, phase_timeout(len(warm) * 100))
+    records = sum(message.records for message in measured)
+    await harness.env.reset_state()
+    priming = await harness.phase(measured, phase_timeout(records))
+    if not priming.completed:
+        raise RuntimeError(f"{result.name}: the priming pass did not complete")
+    return priming
+
+
+def _skip_past_deadline(
+    results: Sequence[Repetitions], needed_s: float, deadline_ts: float | None, say: Say
+) -> bool:
+    """True (and noted in each result) if `needed_s` from now ends past `deadline_ts`."""
+    if deadline_ts is None or time.time() + needed_s <= deadline_ts:
+        return False
+    left_s = max(deadline_ts - time.time(), 0.0)
+    for result in results:
+        result.skipped = (
+            f"{result.name}/{result.form}: skipped after its priming pass; needs "
+            f"~{needed_s:.0f}s, {left_s:.0f}s left of the deadline"
+        )
+        say(result.skipped)
+    return True
+
+
+async def _repetition(
+    harness: Harness, result: Repetitions, measured: Sequence[Message], say: Say
+) -> bool:
+    """One timed pass over `measured` on fresh state; False if it did not complete."""
+    rep = len(result.reps) + 1
+    await harness.env.reset_state()
+    records = sum(message.records for message in measured)
+    phase = await harness.phase(measured, phase_timeout(records))
+    if not phase.completed:
+        result.notes.append(f"repetition {rep} did not complete")
+        say(f"  {result.name}: repetition {rep} did not complete")
+        return False
+    result.reps.append(phase)
+    say(
+        f"  {result.name} [{result.form}] rep {rep}: {phase.per_second:,.0f} records/s "
+        f"({phase.records:,} in {phase.seconds:.1f}s, subject CPU "
+        f"{phase.cpu_s['subject'] / max(phase.records, 1) * 1e6:.0f} µs/record)"
+    )
+    return True
+
+
 async def measure_throughput(
     env: Environment,
     subject: Subject,
@@ -455,43 +517,58 @@ async def measure_throughput(
     harness = Harness(env, subject, say)
     extra: Any = None
     try:
-        await harness.start()
-        result.assignment = await harness.warm_up(warm, phase_timeout(len(warm) * 100))
-        records = sum(message.records for message in measured)
-        # One unmeasured pass over the measured input, so every repetition finds the same
-        # warm caches (e.g. phone classification) and the first is not the odd one out.
-        await env.reset_state()
-        priming = await harness.phase(measured, phase_timeout(records))
-        if not priming.completed:
-            raise RuntimeError(f"{subject.name}: the priming pass did not complete")
+        priming = await _primed(harness, result, warm, measured)
         needed_s = repetitions * (priming.seconds + 1.0) + after_s
-        if deadline_ts is not None and time.time() + needed_s > deadline_ts:
-            left_s = max(deadline_ts - time.time(), 0.0)
-            result.skipped = (
-                f"{subject.name}/{form}: skipped after its priming pass "
-                f"({priming.per_second:,.0f} records/s); needs ~{needed_s:.0f}s, "
-                f"{left_s:.0f}s left of the deadline"
-            )
-            say(result.skipped)
+        if _skip_past_deadline([result], needed_s, deadline_ts, say):
             return result, None
-        for rep in range(repetitions):
-            await env.reset_state()
-            phase = await harness.phase(measured, phase_timeout(records))
-            if not phase.completed:
-                result.notes.append(f"repetition {rep + 1} did not complete")
-                say(f"  {subject.name}: repetition {rep + 1} did not complete")
+        for _ in range(repetitions):
+            if not await _repetition(harness, result, measured, say):
                 break
-            result.reps.append(phase)
-            say(
-                f"  {subject.name} [{form}] rep {rep + 1}: {phase.per_second:,.0f} records/s "
-                f"({phase.records:,} in {phase.seconds:.1f}s, subject CPU "
-                f"{phase.cpu_s['subject'] / max(phase.records, 1) * 1e6:.0f} µs/record)"
-            )
         if after is not None:
             extra = await after(harness, result)
     finally:
         await harness.stop()
     return result, extra
+
+
+async def measure_interleaved(
+    first: Side,
+    second: Side,
+    form: str,
+    warm: Sequence[Message],
+    measured: Sequence[Message],
+    repetitions: int,
+    say: Say,
+    deadline_ts: float | None = None,
+) -> tuple[Repetitions, Repetitions]:
+    """The two sides of a ratio, both started and primed, then their repetitions in ABBA order
+    (A B, B A, A B, ...): the shared machine's drift over the minutes of a run hits both alike,
+    where one side measured a minute after the other took whatever the minute brought."""
+    harnesses = [Harness(side.env, side.subject, say) for side in (first, second)]
+    results = [Repetitions(side.subject.name, form) for side in (first, second)]
+    begun: list[Harness] = []
+    try:
+        primings = []
+        for harness, result in zip(harnesses, results, strict=True):
+            begun.append(harness)
+            primings.append(await _primed(harness, result, warm, measured))
+        needed_s = repetitions * sum(priming.seconds + 1.0 for priming in primings)
+        if _skip_past_deadline(results, needed_s, deadline_ts, say):
+            return results[0], results[1]
+        going = [True, True]
+        for rep in range(repetitions):
+            for index in (0, 1) if rep % 2 == 0 else (1, 0):
+                if going[index]:
+                    going[index] = await _repetition(
+                        harnesses[index], results[index], measured, say
+                    )
+        for side, harness, result in zip((first, second), harnesses, results, strict=True):
+            if side.after is not None:
+                await side.after(harness, result)
+    finally:
+        for harness in begun:
+            await harness.stop()
+    return results[0], results[1]
 
 
 async def measure_bare(

@@ -3,6 +3,7 @@ its own brokers), and the broker drift measurement."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from antifraud.bench import brokerdrift
@@ -49,3 +50,34 @@ async def test_broker_drift_reports_each_window_of_the_paced_load() -> None:
         assert window.broker_cores > 0 and window.latency.p50_ms > 0
     table = brokerdrift.markdown(found, 200.0)
     assert table.count("\n| 2 | ") == 3
+
+
+_REP = re.compile(r"  (\S+) \[record\] rep (\d+):")
+
+
+async def test_floor_and_worker_repetitions_are_interleaved_abba(tmp_path: Path) -> None:
+    said: list[str] = []
+    config = BenchConfig(
+        out_dir=tmp_path,
+        repetitions=3,
+        events=1000,
+        warm_events=200,
+        loads=(),  # no latency runs: only the worker's throughput, their basis
+        echo_loads=(),
+        sections=("floor", "latency"),
+        deadline_s=None,
+    )
+    results = await run_benchmark(config, said.append)
+    order = [found.groups() for line in said if (found := _REP.match(line))]
+    assert order == [
+        ("faust-floor", "1"),
+        ("pipeline-1w", "1"),
+        ("pipeline-1w", "2"),
+        ("faust-floor", "2"),
+        ("faust-floor", "3"),
+        ("pipeline-1w", "3"),
+    ]
+    assert "faust-floor and pipeline-1w [record], repetitions interleaved ..." in said
+    for key in ("faust-floor/record", "pipeline-1w/record"):
+        assert [rep["completed"] for rep in results["throughput"][key]["reps"]] == [True] * 3
+    assert results["latency"]["basis_records_per_s"] > 0  # the worker's `after` ran
