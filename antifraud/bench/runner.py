@@ -1,9 +1,10 @@
 """One benchmark run: generate the input once, run every measurement on it, write the results.
 
 The order is fixed so a run is comparable with the next: per-record input (bare consumer,
-limit, Faust floor, one worker + latency and the broker echo's latency, two workers), batched input (limit, one worker, two
-workers, Quix peer), then memory. Each measurement starts its own broker and Redis. With a
-deadline (the default), a measurement that would not finish in time is skipped and named.
+limit, the Faust floor and one worker side by side, latency of the worker and of the broker
+echo, two workers), batched input (limit, one worker, two workers, Quix peer), then memory.
+Each measurement starts its own broker and Redis. With a deadline (the default), a measurement
+that would not finish in time is skipped and named.
 """
 
 from __future__ import annotations
@@ -353,9 +354,9 @@ async def _run_sections(
     async def latency_of(
         key: str, subject_of: Callable[[str], Subject], loads: Sequence[float]
     ) -> None:
-        """Each load on a fresh broker: the embedded broker slows down as its logs grow
-        (produce -> consume p50 13 ms on an empty partition, 31 ms at 400k messages), and
-        one environment through every run made each run slower than the one before."""
+        """Each load on a fresh broker: the embedded broker slows down as its batches pile up
+        (`antifraud bench broker-drift`), and one environment through every run made each run
+        slower than the one before."""
         if not basis:
             say("latency: no per-record throughput to base the loads on; skipped")
             return
