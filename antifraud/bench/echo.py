@@ -1,6 +1,6 @@
 """Figure 5c, the broker echo: the latency of the embedded broker and the harness alone.
 
-A plain aiokafka loop (the limit loop's clients and batching, `antifraud.bench.limit`) that
+A plain aiokafka loop (the limit loop's clients and batching, `antifraud.bench.plain_loop`) that
 does no work: a probe goes straight back out as a stand-in task naming it, an end marker as
 its dead letter, everything else is dropped. Paced like the worker, its latency is what the
 worker's latency would be if scoring cost nothing: the produce -> fetch -> produce -> fetch
@@ -14,7 +14,7 @@ import asyncio
 from typing import Any
 
 from antifraud.bench.inputs import MARKER_PREFIX, marker_dead_letter, probe_task
-from antifraud.bench.limit import input_consumer, main, output_producer, take
+from antifraud.bench.plain_loop import input_consumer, main, output_producer, take
 from antifraud.contracts import DISSUASION_TOPIC, DLQ_TOPIC
 from antifraud.settings import Settings
 
