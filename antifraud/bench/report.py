@@ -126,6 +126,10 @@ def _ratio_check(
     )
 
 
+# The same paced runs through consumers that do no work, named beside the worker's latency.
+_NO_WORK_LATENCY = (("latency_broker_echo", "broker echo"), ("latency_faust_floor", "Faust floor"))
+
+
 def _latency_check(results: Results, load: float, maximum_ms: float) -> TargetCheck:
     name = f"p99 latency at {load:.0%} load"
     latency = latency_at(results, load)
@@ -137,9 +141,10 @@ def _latency_check(results: Results, load: float, maximum_ms: float) -> TargetCh
         return TargetCheck(name, None, None, None, f"≤ {maximum_ms:.0f} ms", False, "ms", note)
     p99 = float(latency["p99_ms"])
     notes = [f"{lost} probes not out in time (counted as missed)"] if lost else []
-    echo = latency_at(results, load, "latency_broker_echo")
-    if echo is not None and echo.get("probes"):
-        notes.append(f"broker echo (no work) at this load: p99 {float(echo['p99_ms']):,.0f} ms")
+    for section, who in _NO_WORK_LATENCY:
+        beside = latency_at(results, load, section)
+        if beside is not None and beside.get("probes"):
+            notes.append(f"{who} (no work) at this load: p99 {float(beside['p99_ms']):,.0f} ms")
     note = "; ".join(notes)
     return TargetCheck(
         name, p99, None, None, f"≤ {maximum_ms:.0f} ms", p99 <= maximum_ms and not lost, "ms", note
@@ -295,6 +300,7 @@ def markdown(results: Results) -> str:
         ("latency", "5 latency append → task"),
         ("latency_limit_loop", "5b same, limit loop instead of the worker"),
         ("latency_broker_echo", "5c same, broker echo (no work) instead of the worker"),
+        ("latency_faust_floor", "5d same, Faust floor (no work) instead of the worker"),
     )
     for section, label in latency_rows:
         lines += _latency_lines(results, section, label)

@@ -25,7 +25,7 @@ from typing import Any
 
 from antifraud.bench import report
 from antifraud.bench.inputs import Message, as_records, frame
-from antifraud.bench.kafka_io import InputProducer
+from antifraud.bench.kafka_io import INPUT_LINGER_MS, InputProducer
 from antifraud.bench.scenarios import (
     DRAIN_S,
     Background,
@@ -49,11 +49,13 @@ from antifraud.settings import Settings, get_settings
 
 SECTIONS = ("bare", "limit", "floor", "pipeline", "latency", "scale", "quix", "memory")
 # Not in the default run: the latency of the limit loop at the same offered loads (shows what
-# the consumer's fetch wait costs; see docs/performance.md).
-EXTRA_SECTIONS = ("latency-limit",)
+# the consumer's fetch wait costs; see docs/performance.md), and of the Faust floor at the
+# loads the targets are set at (Faust's own path from input to task).
+EXTRA_SECTIONS = ("latency-limit", "latency-floor")
 _DAY_S = 86_400.0
 # A consumer under test and what to do with its harness after its repetitions.
 Contender = tuple[Subject, Callable[[Harness, Repetitions], Any] | None]
+FLOOR_ARGS = ("worker", "--loglevel", "info")
 BARE_COPIES = 4  # the bare consumer reads the per-record input this many times over
 
 
@@ -142,6 +144,7 @@ def _settings_meta(settings: Settings) -> dict[str, Any]:
         "batch_max_events": settings.batch_max_events,
         "batch_max_bytes": settings.batch_max_bytes,
         "kafka_fetch_wait_ms": settings.fetch_wait_ms,
+        "input_linger_ms": INPUT_LINGER_MS,
         "input_partitions": settings.input_partitions,
         "output_partitions": settings.output_partitions,
         "broker_session_timeout_s": settings.broker_session_timeout_s,
@@ -339,9 +342,9 @@ async def _run_sections(
         if rates:
             basis.append(summarize(rates).median)
 
-    floor = ModuleSubject("faust-floor", "streams.bench_floor", ["worker", "--loglevel", "info"])
+    floor = ModuleSubject("faust-floor", "streams.bench_floor", FLOOR_ARGS)
     one_worker = WorkersSubject("pipeline-1w", 1)
-    worker_needed = bool(sections & {"pipeline", "latency", "latency-limit"})
+    worker_needed = bool(sections & {"pipeline", "latency", *EXTRA_SECTIONS})
     if "floor" in sections and worker_needed:
         # The per-record target is their ratio: measured side by side, not a minute apart.
         await interleaved_of("record", (floor, None), (one_worker, record_basis))
@@ -416,6 +419,12 @@ async def _run_sections(
             "latency_limit_loop",
             lambda name: ModuleSubject(name, "antifraud.bench.limit"),
             config.loads,
+        )
+    if "latency-floor" in sections:
+        await latency_of(
+            "latency_faust_floor",
+            lambda name: ModuleSubject(name, "streams.bench_floor", FLOOR_ARGS),
+            config.echo_loads,
         )
     if "scale" in sections:
         await throughput_of("pipeline-2w", "record", WorkersSubject("pipeline-2w", 2))

@@ -1,5 +1,5 @@
-"""`antifraud bench` end to end, cut down: the latency section (worker and broker echo, each on
-its own brokers), and the broker drift measurement."""
+"""`antifraud bench` end to end, cut down: the latency section (worker, broker echo and Faust
+floor, each on its own brokers), and the broker drift measurement."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
         echo_loads=(0.25,),
         latency_seconds=2.0,
         probe_every=10,
-        sections=("latency",),
+        sections=("latency", "latency-floor"),
         deadline_s=None,
     )
     results = await run_benchmark(config, said.append)
@@ -39,6 +39,11 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
     assert echo["completed"] and echo["latency"]["lost"] == 0
     assert echo["latency"]["probes"] == echo["probes_sent"] > 0
     assert "latency-broker-echo-25 [record] ..." in said
+    # And the Faust floor (Faust's own path, no work): it answers every probe as well.
+    (floor,) = results["latency_faust_floor"]["loads"]
+    assert floor["completed"] and floor["latency"]["lost"] == 0
+    assert floor["latency"]["probes"] == floor["probes_sent"] > 0
+    assert "latency-faust-floor-25 [record] ..." in said
 
 
 async def test_broker_drift_reports_each_window_of_the_paced_load() -> None:

@@ -315,20 +315,27 @@ def test_a_load_where_no_probe_came_out_misses_its_target() -> None:
     assert "0 probes out, 12 not out in time" in report.markdown(results)
 
 
-def test_the_latency_targets_name_the_broker_echo_at_the_same_load() -> None:
+def test_the_latency_targets_name_the_no_work_consumers_at_the_same_load() -> None:
     echo = {
         "load": 0.8,
         "offered_records_per_s": 3200.0,
         "latency": latency_summary([0.1] * 98 + [0.45, 0.47], lost=0).as_dict(),
     }
-    results = {**RESULTS, "latency_broker_echo": {"loads": [echo]}}
+    floor = {**echo, "latency": latency_summary([0.1] * 98 + [0.65, 0.67], lost=0).as_dict()}
+    results = {
+        **RESULTS,
+        "latency_broker_echo": {"loads": [echo]},
+        "latency_faust_floor": {"loads": [floor]},
+    }
     checks = {check.name: check for check in report.target_checks(results)}
-    assert "broker echo (no work) at this load: p99 4" in checks["p99 latency at 80% load"].note
-    assert "1 probes not out in time" in checks["p99 latency at 80% load"].note
-    assert "broker echo" not in checks["p99 latency at 50% load"].note  # not measured there
-    assert "| 5c same, broker echo (no work) instead of the worker at 80% load" in (
-        report.markdown(results)
-    )
+    note = checks["p99 latency at 80% load"].note
+    assert "broker echo (no work) at this load: p99 4" in note
+    assert "Faust floor (no work) at this load: p99 6" in note
+    assert "1 probes not out in time" in note
+    assert "no work" not in checks["p99 latency at 50% load"].note  # neither measured there
+    table = report.markdown(results)
+    assert "| 5c same, broker echo (no work) instead of the worker at 80% load" in table
+    assert "| 5d same, Faust floor (no work) instead of the worker at 80% load" in table
 
 
 def test_markdown_table_names_every_figure_and_target() -> None:
