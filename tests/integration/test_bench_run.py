@@ -21,7 +21,8 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
         echo_loads=(0.25,),
         latency_seconds=2.0,
         probe_every=10,
-        sections=("latency", "latency-floor"),
+        floor_loads=(0.25,),
+        sections=("latency",),
         deadline_s=None,
     )
     results = await run_benchmark(config, said.append)
@@ -69,6 +70,7 @@ async def test_floor_and_worker_repetitions_are_interleaved_abba(tmp_path: Path)
         warm_events=200,
         loads=(),  # no latency runs: only the worker's throughput, their basis
         echo_loads=(),
+        floor_loads=(),
         sections=("floor", "latency"),
         deadline_s=None,
     )
