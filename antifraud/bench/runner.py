@@ -360,8 +360,6 @@ async def _run_sections(
         """Each load on a fresh broker: the embedded broker slows down as its batches pile up
         (`antifraud bench broker-drift`), and one environment through every run made each run
         slower than the one before."""
-        if not loads:
-            return
         if not basis:
             say("latency: no per-record throughput to base the loads on; skipped")
             return
