@@ -60,7 +60,7 @@ def run(
     batch_size: Annotated[int, typer.Option(min=2, help="Records per batched message.")] = 100,
     latency_seconds: Annotated[
         float, typer.Option(help="Paced seconds per offered load and run.")
-    ] = 12.0,
+    ] = 10.0,
     memory_events: Annotated[
         str,
         typer.Option(

@@ -70,7 +70,7 @@ class BenchConfig:
     loads: tuple[float, ...] = (0.25, 0.5, 0.8)
     echo_loads: tuple[float, ...] = (0.5, 0.8)  # the loads the latency targets are set at
     floor_loads: tuple[float, ...] = (0.5,)  # where even the Faust floor misses the target
-    latency_seconds: float = 12.0
+    latency_seconds: float = 10.0
     probe_every: int = 40
     memory_events: tuple[int, int] | None = None  # None: as many as memory_seconds afford
     memory_seconds: float = 90.0
