@@ -49,9 +49,8 @@ async def floor(stream: Any) -> None:
                 deliveries.append(await dead_letters.send(value=dead_letter))
             elif (task := probe_task(value)) is not None:
                 deliveries.append(await tasks.send(value=task))
-        await asyncio.gather(
-            *deliveries
-        )  # as the worker waits for its outputs (antifraud/route.py)
+        # Wait for the sends before the next batch, as the worker does (antifraud/route.py).
+        await asyncio.gather(*deliveries)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 The order is fixed so a run is comparable with the next: per-record input (bare consumer,
 limit, the Faust floor and one worker side by side, latency of the worker and of the two
-consumers that do no work, the broker echo and the Faust floor, two workers), batched input (limit, one worker, two workers, Quix peer), then memory.
+consumers that do no work, the broker echo and the Faust floor, two workers), batched input
+(limit, one worker, two workers, Quix peer), then memory.
 Each measurement starts its own broker and Redis. With a deadline (the default), a measurement
 that would not finish in time is skipped and named.
 """
@@ -69,7 +70,7 @@ class BenchConfig:
     seed: int = 7
     loads: tuple[float, ...] = (0.25, 0.5, 0.8)
     echo_loads: tuple[float, ...] = (0.5, 0.8)  # the loads the latency targets are set at
-    floor_loads: tuple[float, ...] = (0.5,)  # where even the Faust floor misses the target
+    floor_loads: tuple[float, ...] = (0.5,)  # Faust's own latency where the 60 ms target is set
     latency_seconds: float = 10.0
     probe_every: int = 40
     memory_events: tuple[int, int] | None = None  # None: as many as memory_seconds afford
