@@ -24,8 +24,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 EMBEDDED_FETCH_WAIT_MS = 20
 KAFKA_FETCH_WAIT_MS = 500
 
-# Windows, TTLs and sizes must be positive (a zero window divides by zero or keeps nothing);
-# a value out of range stops the start with the setting's name, not a crash mid-stream.
+# Every value is range-checked when a command starts, so one out of range stops the start with
+# the setting's name, not a crash mid-stream: windows, TTLs and sizes are positive (a zero window
+# divides by zero or keeps nothing), thresholds and risks are probabilities.
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -60,15 +61,13 @@ class Settings(BaseSettings):
     output_partitions: PositiveInt = 4
     embedded_retention_ms: PositiveInt = 2 * 3600 * 1000  # Tansu keeps everything in memory
     broker_session_timeout_s: PositiveFloat = 6.0  # Tansu group joins take half of it
-    kafka_fetch_wait_ms: NonNegativeInt | None = (
-        None  # None: 20 on the embedded broker, 500 on Kafka
-    )
+    # None: 20 on the embedded broker, 500 on Kafka
+    kafka_fetch_wait_ms: NonNegativeInt | None = None
 
     # --- batching ------------------------------------------------------------------------------
     batch_max_events: PositiveInt = 500  # most messages the worker takes at once
-    batch_max_bytes: PositiveInt = (
-        256 * 1024
-    )  # input bytes per scored batch (arrays hold many records)
+    # input bytes per scored batch (arrays hold many records)
+    batch_max_bytes: PositiveInt = 256 * 1024
     redis_retry_max_s: PositiveFloat = 5.0
 
     # --- features and joins (seconds) ---------------------------------------------------------
@@ -77,9 +76,8 @@ class Settings(BaseSettings):
     transfer_lookback_s: PositiveInt = 24 * 3600
     fan_in_window_s: PositiveInt = 24 * 3600
     payee_history_s: PositiveInt = 180 * 24 * 3600
-    first_seen_idle_s: PositiveInt = (
-        180 * 24 * 3600
-    )  # callers idle for half of it to all are forgotten
+    # callers idle for half of it to all of it are forgotten
+    first_seen_idle_s: PositiveInt = 180 * 24 * 3600
     new_payee_window_s: PositiveInt = 7 * 24 * 3600  # first paid within this: still a "new" payee
     idempotency_ttl_s: PositiveInt = 7 * 24 * 3600
 
@@ -90,9 +88,8 @@ class Settings(BaseSettings):
     risky_caller_threshold: Probability = 0.5
     model_alert_threshold: Probability = 0.7
     mule_fan_in: PositiveInt = 5
-    min_request_amount_fen: NonNegativeInt = (
-        50_000  # 500.00 CNY: below this only a blocklisted payee raises requests
-    )
+    # 500.00 CNY: below this only a blocklisted payee raises requests
+    min_request_amount_fen: NonNegativeInt = 50_000
     p1_risk: Probability = 0.8
     p2_risk: Probability = 0.6
 
@@ -113,9 +110,8 @@ class Settings(BaseSettings):
     models_dir: Path | None = None  # None: the repository's `models/` beside the package
     model_refresh_s: PositiveFloat = 5.0  # how often a worker checks which model version is active
     label_delay_s: NonNegativeInt = 7 * 24 * 3600  # label-derived features only use older transfers
-    number_prior_threshold: Probability = (
-        0.8  # number-risk prior from which NUMBER_RISK_PRIOR fires
-    )
+    # the number-risk prior from which NUMBER_RISK_PRIOR fires
+    number_prior_threshold: Probability = 0.8
 
     @property
     def embedded_kafka(self) -> bool:

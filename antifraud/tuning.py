@@ -9,8 +9,8 @@ Garbage collector: a worker holds ~200,000 long-lived objects (the models, phone
 Faust and Kafka clients). Python's full collection walks all of them, and in the worker it
 took 120-220 ms, a stop of the whole stream several times a minute (the tail of the latency
 figures). Set aside once loaded (`gc.freeze`), a full collection walks only what came after:
-9-30 ms (`docs/performance.md`, change 9). Frozen objects are still freed when nothing refers to them; only reference cycles
-among them would be kept.
+9-30 ms (`docs/performance.md`, change 9). Frozen objects are still freed when nothing refers
+to them; only reference cycles among them would be kept.
 """
 
 from __future__ import annotations

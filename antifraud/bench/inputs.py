@@ -203,7 +203,8 @@ def probe_message(run_tag: str, index: int, start_ts: float) -> tuple[str, Messa
 
 def probe_task(value: bytes) -> bytes | None:
     """A stand-in dissuasion task naming the probe a value carries (None if it is no probe):
-    what the broker echo sends, so the harness times it as it times the worker's tasks."""
+    what the consumers that do no work (broker echo, Faust floor) send, so the harness times it
+    as it times the worker's tasks."""
     if _PROBE_ID_FIELD not in value:
         return None
     record = orjson.loads(value)

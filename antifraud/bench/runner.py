@@ -3,9 +3,9 @@
 The order is fixed so a run is comparable with the next: per-record input (bare consumer,
 limit, the Faust floor and one worker side by side, latency of the worker and of the two
 consumers that do no work, the broker echo and the Faust floor, two workers), batched input
-(limit, one worker, two workers, Quix peer), then memory.
-Each measurement starts its own broker and Redis. With a deadline (the default), a measurement
-that would not finish in time is skipped and named.
+(limit, one worker, two workers, Quix peer), then memory. Each measurement starts its own
+broker and Redis. With a deadline (the default), a measurement that would not finish in time
+is skipped and named.
 """
 
 from __future__ import annotations
@@ -364,10 +364,11 @@ async def _run_sections(
         if not basis:
             say("latency: no per-record throughput to base the loads on; skipped")
             return
-        say(
-            f"{key.replace('_', ' ')} at {', '.join(f'{load:.0%}' for load in loads)} "
-            f"of {basis[0]:,.0f} records/s, each load on a fresh broker ..."
-        )
+        if loads:
+            say(
+                f"{key.replace('_', ' ')} at {', '.join(f'{load:.0%}' for load in loads)} "
+                f"of {basis[0]:,.0f} records/s, each load on a fresh broker ..."
+            )
         found: list[LoadResult] = []
 
         async def at_load(harness: Harness, _measured: Repetitions, load: float) -> None:
