@@ -34,6 +34,7 @@ from antifraud.lists import (
     number_prefixes,
 )
 from antifraud.masking import mask_account, mask_phone
+from antifraud.redis_script import HeldScript
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class RedisListStore:
         self._client = client
         self._prefix = prefix
         self._delete_if_unchanged = client.register_script(_DELETE_IF_UNCHANGED)
-        self._probe = client.register_script(_PROBE)
+        self._probe = HeldScript(client, _PROBE)
 
     def key(self, list_name: ListName, entry_type: EntryType) -> str:
         return f"{self._prefix}list:{list_name.value}:{entry_type.value}"

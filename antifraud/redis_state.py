@@ -34,6 +34,7 @@ import redis.asyncio as aioredis
 
 from antifraud.contracts import CallEvidence, Priority, Reason, TransferEvidence
 from antifraud.features import PAYEE_LABEL_WINDOW_S, PAYER_HISTORY_S
+from antifraud.redis_script import HeldScript
 from antifraud.settings import Settings
 from antifraud.state import (
     AmountObservation,
@@ -155,7 +156,7 @@ class RedisStateStore:
         self.client = client
         self.settings = settings
         self.prefix = settings.redis_prefix
-        self._batch = client.register_script(_BATCH)
+        self._batch = HeldScript(client, _BATCH)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)

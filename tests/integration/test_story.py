@@ -106,8 +106,13 @@ async def test_risky_call_then_transfer_gives_one_task_and_two_requests(
     got_requests = await requests.collect(
         lambda seen: len([m for m in seen if m["victim"] == victim_e164]) >= 2
     )
+    # The call alone may already make a P1 task (its caller is blocklisted) when the two
+    # arrive in separate batches: wait for the revision that holds the transfer too.
     got_tasks = await tasks.collect(
-        lambda seen: any(m["victim"] == victim_e164 and m["priority"] == "P1" for m in seen)
+        lambda seen: any(
+            m["victim"] == victim_e164 and m["priority"] == "P1" and m["evidence"]["transfers"]
+            for m in seen
+        )
     )
 
     mine = [m for m in got_tasks if m["victim"] == victim_e164]
@@ -250,3 +255,48 @@ async def test_desk_closing_a_task_makes_new_evidence_open_a_new_one(
     assert len({m["task_id"] for m in second}) == 1
     assert second[0]["task_id"] != first_id
     assert [c["event_id"] for c in second[0]["evidence"]["calls"]] == [f"c2-{victim}"]
+
+
+async def test_the_worker_scores_on_after_redis_drops_its_connections_and_scripts(
+    worker: Any,
+    producer: AIOKafkaProducer,
+    read_topic: Any,
+    new_victim: Any,
+    worker_redis_url: str,
+) -> None:
+    """What a Redis restart does to a running worker: no batch lost, none scored without state."""
+    tasks = await read_topic("jocc.dissuasion")
+    dlq = await read_topic("antifraud.dlq")
+    start = time.time() - 1800
+
+    async def story_gives_a_full_task(victim: str) -> None:
+        victim_e164 = subscriber_e164(victim)
+        await send(producer, "telecom.calls", victim, call(f"call-{victim}", victim, start, 900))
+        await send(
+            producer, "bank.transfers", victim, transfer(f"tr-{victim}", victim, start + 1500)
+        )
+        seen = await tasks.collect(
+            lambda seen: any(m["victim"] == victim_e164 and m["evidence"]["transfers"] for m in seen)
+        )
+        final = max((m for m in seen if m["victim"] == victim_e164), key=lambda m: m["revision"])
+        codes = {reason["code"] for reason in final["reasons"]}
+        assert {"RISKY_CALL_ANSWERED", "TRANSFER_AFTER_RISKY_CALL"} <= codes
+
+    await story_gives_a_full_task(new_victim())  # the worker now holds its connections
+    admin = aioredis.Redis.from_url(worker_redis_url)
+    try:
+        own_id = await admin.client_id()
+        worker_connections = [
+            c["id"] for c in await admin.client_list() if c["db"] == "1" and c["id"] != str(own_id)
+        ]
+        assert worker_connections, "the worker should be connected to its database"
+        for connection_id in worker_connections:
+            await admin.client_kill_filter(_id=connection_id)
+        await admin.script_flush()
+    finally:
+        await admin.aclose()
+
+    victim = new_victim()
+    await story_gives_a_full_task(victim)
+    dead_letters = await dlq.collect(lambda seen: False, timeout_s=1.0)
+    assert not [m for m in dead_letters if victim in str(m)], "nothing may go to the DLQ"

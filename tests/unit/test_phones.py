@@ -7,6 +7,7 @@ import random
 
 import phonenumbers
 import pytest
+from phonenumbers import carrier
 
 from antifraud import phones
 from antifraud.phones import (
@@ -274,6 +275,8 @@ def test_fast_mobile_path_agrees_with_the_library(first_digits: str) -> None:
         )
         info = classify(national)
         assert (info.kind in (K.MOBILE, K.MVNO_MOBILE)) == library_says_mobile, national
+        if library_says_mobile:  # the operator, looked up per number block, is the library's
+            assert info.operator == (carrier.name_for_valid_number(parsed, "en") or None), national
         # the full-parser path must produce the same answer as the shortcut
         slow = phones._classify_number(national, national, has_plus=False)
         assert slow == info, national
