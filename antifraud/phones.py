@@ -162,6 +162,7 @@ _AREA_CODE_SHAPE = re.compile(r"10|2\d|[3-9]\d\d")
 _PLAIN_NUMBER = re.compile(r"[\d\s+＋()（）\-‐‑–—－.．/]*")
 _FIRST_DIGIT_OR_PLUS = re.compile(r"[+＋\d]")
 _NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
+_CN_MOBILE_DIGITS = 11
 _NATIONAL_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 _CN_CALLING_CODE = 86
@@ -361,7 +362,8 @@ _OPERATOR_BLOCK_DIGITS = CARRIER_LONGEST_PREFIX - len(_CN_CALLING_DIGITS)
 @functools.lru_cache(maxsize=65_536)
 def _china_mobile_operator(block: str) -> str | None:
     """The operator a block of CN mobile numbers was allocated to (any number of it will do)."""
-    number = PhoneNumber(country_code=_CN_CALLING_CODE, national_number=int(block.ljust(11, "0")))
+    any_number = int(block.ljust(_CN_MOBILE_DIGITS, "0"))
+    number = PhoneNumber(country_code=_CN_CALLING_CODE, national_number=any_number)
     return carrier.name_for_valid_number(number, "en") or None
 
 
