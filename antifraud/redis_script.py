@@ -2,8 +2,8 @@
 
 A batch calls a few scripts whatever its size (the list probes, the state's reads and writes).
 Through the client, each call also takes a connection out of the pool and puts it back, with
-the pool's lock, health check, retry wrapper and metrics hooks: about 210 µs of CPU per call on
-these machines, against about 140 µs on a connection held for the script (docs/performance.md,
+the pool's lock, health check, retry wrapper and metrics hooks: about 220 µs of CPU per call on
+these machines, against about 155 µs on a connection held for the script (docs/performance.md,
 change 17): a sixth of the CPU of a batch of one record, 3 % of one of 25.
 
 Calls on one `HeldScript` take turns on its connection; separate instances (the list store's,
