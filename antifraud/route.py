@@ -1,9 +1,9 @@
 """Route one batch: run the pipeline, send its outputs and dead letters, then record what was sent.
 
 This is the part of the worker that must never lose a record and never die: if Redis is
-unreachable the batch is held and retried (never scored as clean); if a batch fails for any
-other reason each message is retried alone, and a message that still fails goes to the DLQ
-with the error as its reason. The transport is injected (`Send`), so this runs under Faust in
+unreachable or refuses work for a while (a read-only replica, out of memory, loading) the batch
+is held and retried (never scored as clean); if a batch fails for any other reason each message
+is retried alone, and a message that still fails goes to the DLQ with the error as its reason. The transport is injected (`Send`), so this runs under Faust in
 `streams/` and under a plain Kafka loop in benchmarks and tests alike.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,11 +37,31 @@ log = logging.getLogger("antifraud.route")
 Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
 
 STATE_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,
+    redis.exceptions.ConnectionError,  # BusyLoadingError (a restarted Redis loading its data) too
     redis.exceptions.TimeoutError,
-    redis.exceptions.BusyLoadingError,
+    redis.exceptions.ReadOnlyError,  # a replica, e.g. the old primary during a failover
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.MasterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
     ConnectionError,
 )
+# The same refusals as a script call reports them ("Error running script ...: -READONLY You
+# can't write against a read only replica."), and a failed snapshot (MISCONF) or a busy script
+# (BUSY), which redis-py has no class for. Each passes once Redis is back in shape: the batch
+# must wait for it, not be dead-lettered message by message.
+_UNAVAILABLE_REPLY = re.compile(
+    r"(?:^|-)(?:READONLY|OOM|MISCONF|BUSY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b"
+)
+
+
+def state_unavailable(error: BaseException) -> bool:
+    """True if the state store cannot do its work for now (retry), not because of this batch."""
+    if isinstance(error, STATE_UNAVAILABLE):
+        return True
+    return isinstance(error, redis.exceptions.ResponseError) and bool(
+        _UNAVAILABLE_REPLY.search(str(error))
+    )
 
 
 @dataclass(slots=True)
@@ -183,10 +204,12 @@ class BatchRouter:
         while True:
             try:
                 outcome = await attempt()
-            except STATE_UNAVAILABLE as error:
+            except Exception as error:
+                if not state_unavailable(error):
+                    raise
                 failures += 1
                 log.warning(
-                    "Redis unreachable (%s); holding %d events, retry %d in %.1fs",
+                    "Redis unavailable (%s); holding %d events, retry %d in %.1fs",
                     error,
                     held,
                     failures,
@@ -196,7 +219,7 @@ class BatchRouter:
                 delay_s = min(delay_s * 2, self.retry_max_s)
                 continue
             if failures:
-                log.warning("Redis reachable again after %d retries; resuming", failures)
+                log.warning("Redis available again after %d retries; resuming", failures)
             return outcome
 
     def _log(self, result: BatchResult) -> None:

@@ -162,7 +162,7 @@ class ChildProcess:
 
 
 def _worker_trouble(line: str) -> bool:
-    return "[ERROR]" in line or "[CRITICAL]" in line or "Redis unreachable" in line
+    return "[ERROR]" in line or "[CRITICAL]" in line or "Redis unavailable" in line
 
 
 class WorkerProcess(ChildProcess):

@@ -1,10 +1,12 @@
-"""The router holds a batch while Redis is down (never scores it as clean) and resumes after."""
+"""The router holds a batch while Redis is down or refuses writes (never scores it as clean, never
+dead-letters it) and resumes after."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -45,14 +47,71 @@ async def test_redis_outage_holds_the_batch_until_redis_is_back(
             await asyncio.sleep(2.0)
             assert not handling.done(), "the batch must be held, not scored without state"
             assert send.sent == []
-            assert "Redis unreachable" in caplog.text
+            assert "Redis unavailable" in caplog.text
             assert "holding 1 events" in caplog.text
 
             server = start_redis("127.0.0.1", port, tmp_path)
             stats = await asyncio.wait_for(handling, timeout=20)
         assert (stats.calls, stats.tasks) == (1, 1)
         assert [topic for topic, _, _ in send.sent] == ["jocc.dissuasion"]
-        assert "Redis reachable again" in caplog.text
+        assert "Redis available again" in caplog.text
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+async def _make_replica(client: aioredis.Redis) -> None:
+    await client.replicaof("127.0.0.1", str(free_port()))  # a primary that never answers
+
+
+async def _make_primary(client: aioredis.Redis) -> None:
+    await client.replicaof("NO", "ONE")
+
+
+async def _exhaust_memory(client: aioredis.Redis) -> None:
+    await client.config_set("maxmemory", 1)  # the default policy refuses writes (noeviction)
+
+
+async def _free_memory(client: aioredis.Redis) -> None:
+    await client.config_set("maxmemory", 0)
+
+
+@pytest.mark.parametrize(
+    ("refuse", "accept"),
+    [(_make_replica, _make_primary), (_exhaust_memory, _free_memory)],
+    ids=["read-only replica (failover)", "out of memory"],
+)
+async def test_redis_refusing_writes_holds_the_batch_until_it_accepts_them(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    refuse: Callable[[aioredis.Redis], Awaitable[None]],
+    accept: Callable[[aioredis.Redis], Awaitable[None]],
+) -> None:
+    server = start_redis("127.0.0.1", free_port(), tmp_path)
+    client = aioredis.Redis.from_url(server.url)
+    settings = Settings()
+    lists = RedisListStore(client, settings.redis_prefix)
+    await lists.add(
+        [ListEntry(ListName.BLOCK, EntryType.NUMBER, RISKY, "test", "fraud", time.time())]
+    )
+    send = RecordingSend()
+    router = BatchRouter(
+        Pipeline(RedisStateStore(client, settings), lists, settings), send, retry_max_s=0.3
+    )
+    await refuse(client)
+    try:
+        with caplog.at_level(logging.WARNING, logger="antifraud.route"):
+            handling = asyncio.ensure_future(router.handle([call("c1", T0, 900)]))
+            await asyncio.sleep(1.5)
+            assert not handling.done(), "the batch must be held, not dead-lettered"
+            assert send.sent == []
+            assert "Redis unavailable" in caplog.text
+
+            await accept(client)
+            stats = await asyncio.wait_for(handling, timeout=20)
+        assert (stats.calls, stats.tasks, stats.dead_letters) == (1, 1, 0)
+        assert [topic for topic, _, _ in send.sent] == ["jocc.dissuasion"]
+        assert "Redis available again" in caplog.text
     finally:
         await client.aclose()
         server.stop()

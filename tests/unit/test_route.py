@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import orjson
+import pytest
+import redis.exceptions
 
 from antifraud.memory_state import MemoryStateStore
 from antifraud.pipeline import BatchResult, InputMessage, Pipeline
-from antifraud.route import BatchRouter, RouteStats, batches_by_size
+from antifraud.route import BatchRouter, RouteStats, batches_by_size, state_unavailable
 from antifraud.scoring import DEFAULT_CALLER_MODEL
 from antifraud.settings import Settings
 from tests.unit.conftest import RecordingSend, StaticLists
@@ -92,3 +94,37 @@ async def test_a_large_take_is_scored_in_parts_with_the_same_outcome() -> None:
     parts, part_sizes = await route(3 * max(len(m.value or b"") for m in messages))
     assert whole_sizes == [12] and part_sizes == [3, 3, 3, 3]
     assert parts == whole and whole.tasks == 12
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (redis.exceptions.ConnectionError("Connection closed by server."), True),
+        (redis.exceptions.BusyLoadingError("Redis is loading the dataset in memory"), True),
+        (redis.exceptions.ReadOnlyError("You can't write against a read only replica."), True),
+        # what Redis 6 answers when a write inside a script is refused
+        (
+            redis.exceptions.ResponseError(
+                "Error running script (call to f_b8e6): @user_script:5: @user_script: 5: "
+                "-READONLY You can't write against a read only replica."
+            ),
+            True,
+        ),
+        (
+            redis.exceptions.ResponseError(
+                "Error running script (call to f_b8e6): @user_script:5: @user_script: 5: "
+                "-OOM command not allowed when used memory > 'maxmemory'."
+            ),
+            True,
+        ),
+        (redis.exceptions.ResponseError("MISCONF Redis is configured to save RDB snapshots"), True),
+        # this batch's own problem: retrying it alone, then the DLQ, is right
+        (redis.exceptions.ResponseError("WRONGTYPE Operation against a key"), False),
+        (redis.exceptions.ResponseError("Error running script: -BUSYKEY Target key exists"), False),
+        (ValueError("READONLY in a message that is not from Redis"), False),
+    ],
+)
+def test_state_unavailable_tells_redis_refusing_work_from_a_bad_batch(
+    error: Exception, unavailable: bool
+) -> None:
+    assert state_unavailable(error) is unavailable
