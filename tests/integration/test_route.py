@@ -25,12 +25,8 @@ from tests.unit.test_pipeline import RISKY, T0, call
 pytestmark = pytest.mark.integration
 
 
-async def test_redis_outage_holds_the_batch_until_redis_is_back(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    port = free_port()
-    server = start_redis("127.0.0.1", port, tmp_path)
-    client = aioredis.Redis.from_url(server.url, socket_connect_timeout=0.5, socket_timeout=1.0)
+async def router_on(client: aioredis.Redis) -> tuple[BatchRouter, RecordingSend]:
+    """A router on this Redis, with the probe's caller blocklisted and a short retry backoff."""
     settings = Settings()
     lists = RedisListStore(client, settings.redis_prefix)
     await lists.add(
@@ -40,6 +36,16 @@ async def test_redis_outage_holds_the_batch_until_redis_is_back(
     router = BatchRouter(
         Pipeline(RedisStateStore(client, settings), lists, settings), send, retry_max_s=0.3
     )
+    return router, send
+
+
+async def test_redis_outage_holds_the_batch_until_redis_is_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    server = start_redis("127.0.0.1", port, tmp_path)
+    client = aioredis.Redis.from_url(server.url, socket_connect_timeout=0.5, socket_timeout=1.0)
+    router, send = await router_on(client)
     server.stop()
     try:
         with caplog.at_level(logging.WARNING, logger="antifraud.route"):
@@ -89,15 +95,7 @@ async def test_redis_refusing_writes_holds_the_batch_until_it_accepts_them(
 ) -> None:
     server = start_redis("127.0.0.1", free_port(), tmp_path)
     client = aioredis.Redis.from_url(server.url)
-    settings = Settings()
-    lists = RedisListStore(client, settings.redis_prefix)
-    await lists.add(
-        [ListEntry(ListName.BLOCK, EntryType.NUMBER, RISKY, "test", "fraud", time.time())]
-    )
-    send = RecordingSend()
-    router = BatchRouter(
-        Pipeline(RedisStateStore(client, settings), lists, settings), send, retry_max_s=0.3
-    )
+    router, send = await router_on(client)
     await refuse(client)
     try:
         with caplog.at_level(logging.WARNING, logger="antifraud.route"):
