@@ -3,8 +3,9 @@
 This is the part of the worker that must never lose a record and never die: if Redis is
 unreachable or refuses work for a while (a read-only replica, out of memory, loading) the batch
 is held and retried (never scored as clean); if a batch fails for any other reason each message
-is retried alone, and a message that still fails goes to the DLQ with the error as its reason. The transport is injected (`Send`), so this runs under Faust in
-`streams/` and under a plain Kafka loop in benchmarks and tests alike.
+is retried alone, and a message that still fails goes to the DLQ with the error as its reason.
+The transport is injected (`Send`), so this runs under Faust in `streams/` and under a plain
+Kafka loop in benchmarks and tests alike.
 """
 
 from __future__ import annotations
