@@ -14,6 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import attrgetter
 
 from antifraud.contracts import CallEvidence, TransferEvidence
 from antifraud.phones import NumberKind, PhoneInfo
@@ -70,6 +71,8 @@ PAYEE_LABEL_WINDOW_S = WINDOW_DAYS[-1] * 86400  # longest delayed payee window
 _BEIJING_OFFSET_S = 8 * 3600
 _NIGHT_UNTIL_HOUR = 6  # the Handbook's "night": local hour <= 6
 _REMOTE_CHANNELS = frozenset({"mobile", "online", "app", "web", "internet"})
+# a C-level sort key: a lambda costs a Python call per call of every caller's window, every batch
+_BY_START_THEN_ID = attrgetter("start_ts", "event_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +94,17 @@ class CallHistory:
     holds hundreds of calls, and each of its calls in a batch asks for one.
     """
 
-    __slots__ = ("_calls", "_short_before", "_starts", "_unanswered_before")
+    __slots__ = ("_callees", "_short_before", "_starts", "_unanswered_before")
 
     def __init__(self, calls: Iterable[CallObservation], short_call_s: int) -> None:
         unique = {call.event_id: call for call in calls}
-        self._calls = sorted(unique.values(), key=lambda call: (call.start_ts, call.event_id))
-        self._starts = [call.start_ts for call in self._calls]
+        ordered = sorted(unique.values(), key=_BY_START_THEN_ID)
+        self._starts = [call.start_ts for call in ordered]
+        self._callees = [call.callee for call in ordered]
+        durations = [call.duration_s for call in ordered]
         # [i] = how many of the first i calls were short / unanswered
-        self._short_before = [0, *accumulate(0 < c.duration_s < short_call_s for c in self._calls)]
-        self._unanswered_before = [0, *accumulate(c.duration_s == 0 for c in self._calls)]
+        self._short_before = [0, *accumulate(0 < d < short_call_s for d in durations)]
+        self._unanswered_before = [0, *accumulate(d == 0 for d in durations)]
 
     def window(
         self, at_ts: float, first_seen_ts: float | None, window_s: float = _DAY
@@ -116,7 +121,7 @@ class CallHistory:
         return CallerWindow(
             calls_1h=end - start_1h,
             calls_24h=count,
-            distinct_callees_24h=len({call.callee for call in self._calls[start_24h:end]}),
+            distinct_callees_24h=len(set(self._callees[start_24h:end])),
             short_share_24h=short / count if count else 0.0,
             unanswered_share_24h=unanswered / count if count else 0.0,
             number_age_days=(at_ts - seen_from) / _DAY,

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import replace
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -51,6 +52,7 @@ from antifraud.state import (
 )
 
 _SEP = "\x1f"
+_SEP_BYTES = _SEP.encode()
 _TASK_TTL_S = 90 * 86400
 
 
@@ -59,8 +61,30 @@ def _call_member(call: CallObservation) -> str:
 
 
 def _call_from_member(member: bytes, start_ts: float) -> CallObservation:
-    event_id, callee, duration = member.decode().split(_SEP)
+    event_id, callee, duration = member.decode().rsplit(_SEP, 2)  # an event id may hold _SEP
     return CallObservation(event_id, callee, start_ts, int(duration))
+
+
+def _calls_from_reply(flat: list[bytes]) -> list[CallObservation]:
+    """A caller's window from `ZRANGEBYSCORE ... WITHSCORES` (member, score, member, ...).
+
+    Every batch reads its callers' whole windows back, so the window is read in bulk, not
+    member by member (docs/performance.md, change 19): the members split at once, the numbers
+    parsed by orjson (a quarter of `float()`'s time; the same doubles), the named tuples made
+    without a Python call each. A separator inside an event id would shift the fields; then
+    each member is read on its own.
+    """
+    if not flat:
+        return []
+    members = flat[0::2]
+    fields = _SEP_BYTES.join(members).decode().split(_SEP)
+    if len(fields) != 3 * len(members):
+        return [_call_from_member(m, float(s)) for m, s in zip(members, flat[1::2], strict=True)]
+    # orjson reads a whole-second score ("1780000000") as an int; the window holds floats
+    starts = map(float, orjson.loads(b"[" + b",".join(flat[1::2]) + b"]"))
+    durations = orjson.loads("[" + ",".join(fields[2::3]) + "]")
+    rows = zip(fields[0::3], fields[1::3], starts, durations, strict=True)
+    return list(map(tuple.__new__, repeat(CallObservation), rows))
 
 
 def _amount_member(item: AmountObservation) -> str:
@@ -68,7 +92,7 @@ def _amount_member(item: AmountObservation) -> str:
 
 
 def _amount_from_member(member: bytes, ts: float) -> AmountObservation:
-    event_id, amount_fen = member.decode().split(_SEP)
+    event_id, amount_fen = member.decode().rsplit(_SEP, 1)  # an event id may hold _SEP
     return AmountObservation(event_id, ts, int(amount_fen))
 
 
@@ -216,9 +240,7 @@ class RedisStateStore:
 
         snapshot = BehaviourSnapshot()
         for caller in caller_list:
-            snapshot.caller_calls[caller] = [
-                _call_from_member(member, float(score)) for member, score in replies.pairs()
-            ]
+            snapshot.caller_calls[caller] = _calls_from_reply(replies.one())
         seen = [replies.each(len(caller_list)) for _ in seen_keys]
         for caller, *seen_ts in zip(caller_list, *seen, strict=True):
             known = [float(ts) for ts in seen_ts if ts is not None]

@@ -9,7 +9,13 @@ import redis.asyncio as aioredis
 from antifraud.memory_state import MemoryStateStore
 from antifraud.redis_state import RedisStateStore
 from antifraud.settings import Settings
-from antifraud.state import BehaviourQuery, CallObservation, StateStore, StateUpdate
+from antifraud.state import (
+    AmountObservation,
+    BehaviourQuery,
+    CallObservation,
+    StateStore,
+    StateUpdate,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +44,37 @@ async def test_a_window_larger_than_one_command_is_written_and_read_whole(
             payees={"6230000000000001": (T0, T0 + 2_500)},
         )
     )
-    assert sorted(snapshot.caller_calls["+8617000000001"], key=lambda c: c.start_ts) == calls
+    window = snapshot.caller_calls["+8617000000001"]
+    assert sorted(window, key=lambda c: c.start_ts) == calls
+    assert all(type(call.start_ts) is float for call in window)  # whole seconds, too
     assert snapshot.first_seen["+8617000004499"] == T0 + 4_499
     assert snapshot.payee_payers["6230000000000001"] == payers
+
+
+async def test_event_ids_holding_the_member_separator_are_read_back_as_written(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Event ids are the carriers' and banks' free text; one holding the separator of the
+    window members must not shift the fields of its window (or fail every later batch of its
+    caller)."""
+    store = RedisStateStore(redis_client, Settings(redis_prefix="af-sep:"))
+    caller, payer = "+8617000000002", "6222000000000002"
+    calls = [
+        CallObservation("plain", "+8613900000001", T0, 0),
+        CallObservation("odd\x1fid\x1f7", "+8613900000002", T0 + 1, 45),
+        CallObservation("last", "+8613900000003", T0 + 2, 9),
+    ]
+    amounts = [AmountObservation("pay\x1f1", T0, 500), AmountObservation("pay2", T0 + 1, 700)]
+    await store.write(
+        StateUpdate(
+            caller_calls={caller: calls}, payer_amounts={payer: amounts}, horizon_ts=T0 + 2
+        )
+    )
+    snapshot = await store.read_behaviour(
+        BehaviourQuery(callers={caller: T0 + 2}, payers={payer: T0 + 1})
+    )
+    assert snapshot.caller_calls[caller] == calls
+    assert snapshot.payer_amounts[payer] == amounts
 
 
 @pytest.fixture(params=["redis", "memory"])
