@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from antifraud.contracts import DLQ_TOPIC
 from antifraud.embedded import free_port, start_redis
 from antifraud.lists import EntryType, ListEntry, ListName
 from antifraud.pipeline import Pipeline
@@ -113,3 +114,17 @@ async def test_redis_refusing_writes_holds_the_batch_until_it_accepts_them(
     finally:
         await client.aclose()
         server.stop()
+
+
+async def test_an_event_id_holding_the_window_separator_leaves_its_callers_later_calls_alone(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Event ids are the carriers' free text. The caller's window, which every later call of
+    the caller reads back, once failed to parse such an id: each of those calls went to the
+    DLQ, one by one, until the odd call left the 24-h window."""
+    router, send = await router_on(redis_client)
+    first = await router.handle([call("odd\x1fid\x1f1", T0, 900)])
+    later = await router.handle([call("c2", T0 + 600, 900, callee="+8613911112222")])
+    assert (first.dead_letters, later.dead_letters) == (0, 0)
+    assert later.calls == 1 and later.tasks == 1  # the blocklisted caller's call still warns
+    assert not [topic for topic, _, _ in send.sent if topic == DLQ_TOPIC]
