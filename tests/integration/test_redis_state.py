@@ -1,5 +1,6 @@
 """The Redis state store on the real embedded Redis: large writes are split, never truncated,
-and callers' first sightings are kept as the in-process store keeps them."""
+windows are read back as written (whatever the event ids hold), and callers' first sightings are
+kept as the in-process store keeps them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The router holds a batch while Redis is down or refuses writes (never scores it as clean, never
-dead-letters it) and resumes after."""
+dead-letters it) and resumes after; an odd event id does not break its caller's later calls."""
 
 from __future__ import annotations
 
