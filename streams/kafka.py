@@ -1,20 +1,28 @@
-"""Faust's aiokafka transport, with the consumer's fetch wait taken from our settings.
+"""Faust's aiokafka transport, with our fetch wait and a cheaper hand-over of each message.
 
 Faust creates the worker's consumer with `fetch_max_wait_ms=1500`, fixed. Kafka answers a
 waiting fetch as soon as data arrives, so there it only bounds idle polling; the embedded
 broker (Tansu) answers only when the wait runs out, so every record would wait up to 1.5 s
 before the worker saw it (`antifraud bench fetch-wait`). Registered under the
 `faust.transports` entry point as `antifraud-kafka` (pyproject.toml); `streams/app.py` uses it.
+
+Faust's consumer hands each message to the agents' queues through `wait_first(deliver(message),
+suspend_flow.wait())`: four tasks and an `asyncio.wait` per message, about half of a minimal
+agent's CPU (docs/performance.md, change 20). The delivery's first step runs at once instead
+(`streams/eager.py`); only one that has to wait (a full queue, a suspended flow) races as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from mode.services import WaitResults
 
 from antifraud.settings import get_settings
+from streams.eager import Started
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -28,6 +36,21 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
+        """`Service.wait_first`, without tasks when the first coroutine finishes at once."""
+        first, *others = coros
+        if not asyncio.iscoroutine(first):
+            return await super().wait_first(*coros, timeout=timeout)
+        started = Started(first)
+        if not started.done:
+            return await super().wait_first(started.rest(), *others, timeout=timeout)
+        for other in others:
+            if asyncio.iscoroutine(other):
+                other.close()
+        if self._stopped.is_set() or self._crashed.is_set():
+            return WaitResults([], [], True)
+        return WaitResults([first], [started.value], False)
 
 
 class Transport(faust_aiokafka.Transport):
