@@ -10,6 +10,11 @@ Faust's consumer hands each message to the agents' queues through `wait_first(de
 suspend_flow.wait())`: four tasks and an `asyncio.wait` per message, about half of a minimal
 agent's CPU (docs/performance.md, change 20). The delivery's first step runs at once instead
 (`streams/eager.py`); only one that has to wait (a full queue, a suspended flow) races as before.
+
+Faust waits up to 1 s for each fetch, for the partitions active when the wait began. A partition
+set aside while the stream's buffer was full and taken back while the wait runs is not looked
+at again until the wait ends, so the last records of a burst came out up to 1 s late (change
+21). Each wait is cut to `_RECHECK_S`; new records still end it at once.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from mode.services import WaitResults
 from antifraud.settings import get_settings
 from streams.eager import Started
 
+# How long one fetch may wait before the partitions taken back since are looked at again.
+_RECHECK_S = 0.05
+
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
@@ -36,6 +44,9 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
+        return await super()._getmany(active_partitions, min(timeout, _RECHECK_S))
 
     async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
         """`Service.wait_first`, without tasks when the first coroutine finishes at once."""

@@ -1,4 +1,5 @@
-"""Deliveries that need not wait run at once; one that waits still races as Faust's did."""
+"""Our consumer: deliveries that need not wait run at once (one that waits still races as Faust's
+did), and no fetch waits long enough to leave a partition taken back unread."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import faust
 import pytest
 
 from streams.eager import Started
-from streams.kafka import Transport
+from streams.kafka import _RECHECK_S, Transport
 
 
 async def _returns(value: Any) -> Any:
@@ -117,3 +118,24 @@ async def test_a_delivery_that_waits_and_then_finishes_wins(consumer: Any) -> No
     blocked.set_result("queued")
     results = await asyncio.wait_for(waiting, 1.0)
     assert results.results == ["queued"]
+
+
+class _RecordingThread:
+    """Stands in for Faust's consumer thread: notes how long each fetch may wait."""
+
+    def __init__(self) -> None:
+        self.timeouts: list[float] = []
+
+    async def getmany(self, active_partitions: Any, timeout: float) -> dict[Any, Any]:
+        self.timeouts.append(timeout)
+        return {}
+
+
+async def test_a_fetch_waits_no_longer_than_the_recheck_interval(consumer: Any) -> None:
+    # Faust asks for 1 s; a partition taken back during that second would wait it out unread.
+    thread = _RecordingThread()
+    consumer._thread = thread
+    await consumer._getmany(set(), 1.0)
+    await consumer._getmany(set(), _RECHECK_S / 5)
+    assert thread.timeouts == [_RECHECK_S, _RECHECK_S / 5]
+    assert _RECHECK_S <= 0.1
