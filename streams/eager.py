@@ -4,7 +4,7 @@ Faust hands every consumed message to its topic's channels through `Service.wait
 callback(message), suspend_flow.wait())`, which makes four tasks and an `asyncio.wait` per
 message so that a rebalance can interrupt a delivery that blocks. Nearly every delivery does not
 block: it puts the event in a queue with room and returns. Run its first step here, and when it
-finished there is nothing to race; when it waits, the rest of it becomes the task that races.
+finished there is nothing to race; when it waits, awaiting the rest of it is what races.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from typing import Any
 
 
 class Started:
-    """A coroutine whose first step ran: `done` with `value`, or waiting on `waiting_on`."""
+    """A coroutine whose first step ran: `done` with `value`, or else awaiting this object runs
+    the rest of it (once), from the wait its first step stopped at.
+
+    The coroutine yielded `waiting_on` to whoever drove its first step; yielding it again hands
+    it to the task that now drives, which resumes the coroutine once it is done (or cancelled).
+    """
 
     __slots__ = ("coro", "done", "value", "waiting_on")
 
@@ -28,25 +33,9 @@ class Started:
         except StopIteration as stop:
             self.done, self.value = True, stop.value
 
-    async def rest(self) -> Any:
-        """The rest of the coroutine, from the wait its first step stopped at."""
-        return await _Resume(self.coro, self.waiting_on)
-
-
-class _Resume:
-    """Hands what the running task sends or throws in to the coroutine, from its first wait on.
-
-    The coroutine yielded `waiting_on` to whoever drove its first step; yielding it again hands
-    it to the task that now drives, which resumes the coroutine once it is done (or cancelled).
-    """
-
-    __slots__ = ("coro", "waiting_on")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
-        self.coro = coro
-        self.waiting_on = waiting_on
-
     def __await__(self) -> Generator[Any, Any, Any]:
+        if self.done:
+            return self.value
         coro, waiting_on = self.coro, self.waiting_on
         while True:
             try:

@@ -55,7 +55,7 @@ class _Consumer(faust_aiokafka.Consumer):
             return await super().wait_first(*coros, timeout=timeout)
         started = Started(first)
         if not started.done:
-            return await super().wait_first(started.rest(), *others, timeout=timeout)
+            return await super().wait_first(started, *others, timeout=timeout)
         for other in others:
             if asyncio.iscoroutine(other):
                 other.close()

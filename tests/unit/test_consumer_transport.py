@@ -41,7 +41,7 @@ async def test_a_coroutine_that_waits_is_finished_by_its_rest_with_what_it_waite
     started = Started(_waits_for(future, log))
     assert not started.done
     assert log == ["started"]  # the first step ran here, not in a task
-    rest = asyncio.ensure_future(started.rest())
+    rest = asyncio.ensure_future(started)
     await asyncio.sleep(0)
     assert not rest.done()
     future.set_result("delivered")
@@ -52,7 +52,7 @@ async def test_a_coroutine_that_waits_is_finished_by_its_rest_with_what_it_waite
 async def test_cancelling_the_rest_cancels_the_coroutine_at_its_wait() -> None:
     future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     log: list[str] = []
-    rest = asyncio.ensure_future(Started(_waits_for(future, log)).rest())
+    rest = asyncio.ensure_future(Started(_waits_for(future, log)))
     await asyncio.sleep(0)
     rest.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -62,7 +62,7 @@ async def test_cancelling_the_rest_cancels_the_coroutine_at_its_wait() -> None:
 
 async def test_an_error_after_the_wait_reaches_whoever_awaits_the_rest() -> None:
     future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    rest = asyncio.ensure_future(Started(_waits_for(future, [])).rest())
+    rest = asyncio.ensure_future(Started(_waits_for(future, [])))
     await asyncio.sleep(0)
     future.set_exception(ValueError("broken delivery"))
     with pytest.raises(ValueError, match="broken delivery"):
