@@ -135,6 +135,16 @@ _RECORD_DECODERS: dict[str, Callable[[Mapping[str, Any]], CallRecord | TransferR
 
 def _text(record: Mapping[str, Any], name: str) -> str:
     raw = record.get(name)
+    if isinstance(raw, str):  # nearly every field: the checks below, in the order they pass
+        text: str = raw.strip()
+        if text and len(text) <= _MAX_TEXT:
+            return text
+    return _checked_text(name, raw)
+
+
+def _checked_text(name: str, raw: Any) -> str:
+    """A text field that is not a plain string of 1..256 characters: accepted (a number) or
+    rejected with the reason."""
     if raw is None:
         raise InvalidRecord(f"{name}: missing")
     if isinstance(raw, bool) or not isinstance(raw, str | int):
@@ -149,9 +159,15 @@ def _text(record: Mapping[str, Any], name: str) -> str:
 
 def _optional_text(record: Mapping[str, Any], name: str) -> str | None:
     raw = record.get(name)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is None:
         return None
-    return _text(record, name)
+    if isinstance(raw, str):
+        text: str = raw.strip()
+        if not text:
+            return None
+        if len(text) <= _MAX_TEXT:
+            return text
+    return _checked_text(name, raw)
 
 
 def _subscriber_e164(number: str, name: str) -> str:
@@ -192,10 +208,11 @@ def _timestamp(record: Mapping[str, Any], name: str) -> float:
 
 
 def _parse_time_text(name: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        pass
+    if ":" not in text:  # an ISO-8601 time has one; epoch seconds never do (saves a raise)
+        try:
+            return float(text)
+        except ValueError:
+            pass
     try:
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
     except ValueError:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter
+from typing import NamedTuple
 
 from antifraud.contracts import CallEvidence, TransferEvidence
 from antifraud.phones import NumberKind, PhoneInfo
@@ -75,9 +75,11 @@ _REMOTE_CHANNELS = frozenset({"mobile", "online", "app", "web", "internet"})
 _BY_START_THEN_ID = attrgetter("start_ts", "event_id")
 
 
-@dataclass(frozen=True, slots=True)
-class CallerWindow:
-    """A caller's behaviour over the 24 h before (and including) one call."""
+class CallerWindow(NamedTuple):
+    """A caller's behaviour over the 24 h before (and including) one call.
+
+    A named tuple, not a frozen dataclass: one is made for every call scored, in half the time
+    (docs/performance.md, change 22)."""
 
     calls_1h: int
     calls_24h: int
@@ -99,12 +101,13 @@ class CallHistory:
     def __init__(self, calls: Iterable[CallObservation], short_call_s: int) -> None:
         unique = {call.event_id: call for call in calls}
         ordered = sorted(unique.values(), key=_BY_START_THEN_ID)
-        self._starts = [call.start_ts for call in ordered]
-        self._callees = [call.callee for call in ordered]
-        durations = [call.duration_s for call in ordered]
+        # the columns in one pass over the named tuples (event_id, callee, start_ts, duration_s);
+        # every row has the same four fields, so zip need not check (strict costs ~0.7 µs here)
+        columns = tuple(zip(*ordered, strict=False)) or ((), (), (), ())
+        _, self._callees, self._starts, durations = columns
         # [i] = how many of the first i calls were short / unanswered
-        self._short_before = [0, *accumulate(0 < d < short_call_s for d in durations)]
-        self._unanswered_before = [0, *accumulate(d == 0 for d in durations)]
+        self._short_before = [0, *accumulate([0 < d < short_call_s for d in durations])]
+        self._unanswered_before = [0, *accumulate([d == 0 for d in durations])]
 
     def window(
         self, at_ts: float, first_seen_ts: float | None, window_s: float = _DAY

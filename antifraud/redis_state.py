@@ -136,6 +136,10 @@ class _Commands:
     def add(self, *arguments: str | float | int) -> None:
         self.items.append([str(argument) for argument in arguments])
 
+    def add_strings(self, *arguments: str) -> None:
+        """`add` for arguments that are strings already (a few per caller and batch)."""
+        self.items.append(list(arguments))
+
     def add_each(self, head: list[str], items: list[str]) -> None:
         """HDEL / ZMSCORE / HMGET-like: head + items, split so no command is too long."""
         for start in range(0, len(items), _MAX_ITEMS):
@@ -143,9 +147,10 @@ class _Commands:
 
     def add_pairs(self, head: list[str], members: Mapping[str, float]) -> None:
         """ZADD: score member score member ..."""
-        self.add_each(
-            head, [item for member, score in members.items() for item in (str(score), member)]
-        )
+        items = [""] * (2 * len(members))
+        items[0::2] = map(str, members.values())
+        items[1::2] = members
+        self.add_each(head, items)
 
     def add_fields(self, head: list[str], fields: Mapping[str, str]) -> None:
         """HSET: field value field value ..."""
@@ -204,10 +209,10 @@ class RedisStateStore:
 
         commands = _Commands()
         for caller in caller_list:
-            commands.add(
+            commands.add_strings(
                 "ZRANGEBYSCORE",
                 self._key("caller", caller, "calls"),
-                callers[caller] - settings.caller_window_s,
+                str(callers[caller] - settings.caller_window_s),
                 "+inf",
                 "WITHSCORES",
             )
@@ -319,8 +324,8 @@ class RedisStateStore:
         def window(key: str, members: Mapping[str, float], keep_s: int, *flags: str) -> None:
             """Add scored members, drop those older than the window, expire the idle key."""
             commands.add_pairs(["ZADD", key, *flags], members)
-            commands.add("ZREMRANGEBYSCORE", key, "-inf", f"({horizon - keep_s - 3600}")
-            commands.add("EXPIRE", key, keep_s + 7200)
+            commands.add_strings("ZREMRANGEBYSCORE", key, "-inf", f"({horizon - keep_s - 3600}")
+            commands.add_strings("EXPIRE", key, str(keep_s + 7200))
 
         for caller, calls in update.caller_calls.items():
             window(
