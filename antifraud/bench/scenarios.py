@@ -532,20 +532,20 @@ async def measure_throughput(
 
 
 async def measure_interleaved(
-    sides: Sequence[Side],
+    first: Side,
+    second: Side,
     form: str,
     warm: Sequence[Message],
     measured: Sequence[Message],
     repetitions: int,
     say: Say,
     deadline_ts: float | None = None,
-) -> list[Repetitions]:
-    """The sides of a ratio, all started and primed, then their repetitions in turn, the order
-    reversed every other round (A B C, C B A, A B C, ...): the shared machine's drift over the
-    minutes of a run hits every side alike, where one side measured a minute after another took
-    whatever the minute brought."""
-    harnesses = [Harness(side.env, side.subject, say) for side in sides]
-    results = [Repetitions(side.subject.name, form) for side in sides]
+) -> tuple[Repetitions, Repetitions]:
+    """The two sides of a ratio, both started and primed, then their repetitions in ABBA order
+    (A B, B A, A B, ...): the shared machine's drift over the minutes of a run hits both alike,
+    where one side measured a minute after the other took whatever the minute brought."""
+    harnesses = [Harness(side.env, side.subject, say) for side in (first, second)]
+    results = [Repetitions(side.subject.name, form) for side in (first, second)]
     begun: list[Harness] = []
     try:
         primings = []
@@ -554,22 +554,21 @@ async def measure_interleaved(
             primings.append(await _primed(harness, result, warm, measured))
         needed_s = repetitions * sum(priming.seconds + 1.0 for priming in primings)
         if _skip_past_deadline(results, needed_s, deadline_ts, say):
-            return results
-        going = [True] * len(sides)
-        order = list(range(len(sides)))
+            return results[0], results[1]
+        going = [True, True]
         for rep in range(repetitions):
-            for index in order if rep % 2 == 0 else order[::-1]:
+            for index in (0, 1) if rep % 2 == 0 else (1, 0):
                 if going[index]:
                     going[index] = await _repetition(
                         harnesses[index], results[index], measured, say
                     )
-        for side, harness, result in zip(sides, harnesses, results, strict=True):
+        for side, harness, result in zip((first, second), harnesses, results, strict=True):
             if side.after is not None:
                 await side.after(harness, result)
     finally:
         for harness in begun:
             await harness.stop()
-    return results
+    return results[0], results[1]
 
 
 async def measure_bare(
