@@ -159,15 +159,9 @@ def _checked_text(name: str, raw: Any) -> str:
 
 def _optional_text(record: Mapping[str, Any], name: str) -> str | None:
     raw = record.get(name)
-    if raw is None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
-    if isinstance(raw, str):
-        text = raw.strip()
-        if not text:
-            return None
-        if len(text) <= _MAX_TEXT:
-            return text
-    return _checked_text(name, raw)
+    return _text(record, name)
 
 
 def _subscriber_e164(number: str, name: str) -> str:
