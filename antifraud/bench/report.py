@@ -50,6 +50,20 @@ def cpu_per_record(results: Results, key: str, process: str = "subject") -> floa
     return summarize(values).median if values else None
 
 
+def cores_busy(results: Results, key: str) -> float | None:
+    """Median CPU cores the whole run kept busy (the consumer, broker, Redis and harness
+    together) during one measurement's repetitions: how near the machine's CPUs it ran."""
+    entry = results.get("throughput", {}).get(key)
+    if not entry:
+        return None
+    values = [
+        sum(rep["cpu_s"].values()) / rep["seconds"]
+        for rep in entry.get("reps", [])
+        if rep.get("completed") and rep.get("cpu_s") and rep.get("seconds", 0) > 0
+    ]
+    return summarize(values).median if values else None
+
+
 def bare(results: Results) -> Summary | None:
     reps = results.get("bare_consumer", {}).get("reps", [])
     values = [rep["messages_per_s"] for rep in reps]
@@ -123,7 +137,18 @@ def _ratio_check(
         f"≥ {minimum:.2f}",
         found.value >= minimum,
         cpu_ratio=cpu_ratio,
+        note="" if compare_cpu else _cores_note(results, numerator, denominator),
     )
+
+
+def _cores_note(results: Results, more: str, fewer: str) -> str:
+    """How much of the machine each side kept busy: a side near every CPU lacks cores."""
+    busy_more, busy_fewer = cores_busy(results, more), cores_busy(results, fewer)
+    if busy_more is None or busy_fewer is None:
+        return ""
+    cpus = results.get("meta", {}).get("machine", {}).get("cpus")
+    of_cpus = f" of {cpus}" if cpus else ""
+    return f"cores busy (all processes): {busy_more:.2f} against {busy_fewer:.2f}{of_cpus}"
 
 
 # The same paced runs through consumers that do no work, named beside the worker's latency.
@@ -250,7 +275,7 @@ def _latency_lines(results: Results, section: str, label: str) -> list[str]:
             lines.append(
                 f"| {label} at {entry['load']:.0%} load "
                 f"({entry['offered_records_per_s']:,.0f} records/s) | per-record | – | – "
-                f"| 0 probes out, {latency.get('lost', 0)} not out in time | – |"
+                f"| 0 probes out, {latency.get('lost', 0)} not out in time | – | – |"
             )
             continue
         by_run = entry.get("p99_ms_by_run") or []
@@ -265,7 +290,7 @@ def _latency_lines(results: Results, section: str, label: str) -> list[str]:
             f"| {latency['p50_ms']:,.0f} / {latency['p95_ms']:,.0f} / {latency['p99_ms']:,.0f} "
             f"| {spread} | {latency['probes']} probes out, "
             f"{latency['lost']} not out in time "
-            f"| – |"
+            f"| – | – |"
         )
     return lines
 
@@ -273,15 +298,16 @@ def _latency_lines(results: Results, section: str, label: str) -> list[str]:
 def markdown(results: Results) -> str:
     """The figures table and the targets table, as the run prints and commits them."""
     lines = [
-        "| measure | input | median | range | spread | CPU µs/record (consumer / Redis / broker) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| measure | input | median | range | spread "
+        "| CPU µs/record (consumer / Redis / broker) | cores busy |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     bare_found = bare(results)
     if bare_found is not None:
         median_cell, range_cell, spread_cell = _summary_cells(bare_found)
         lines.append(
             f"| 1 bare consumer (aiokafka getmany), messages/s | per-record "
-            f"| {median_cell} | {range_cell} | {spread_cell} | – |"
+            f"| {median_cell} | {range_cell} | {spread_cell} | – | – |"
         )
     batch = results.get("meta", {}).get("batch_size", 100)
     for key, label, form in THROUGHPUT_ROWS:
@@ -292,9 +318,11 @@ def markdown(results: Results) -> str:
         cpu = [cpu_per_record(results, key, process) for process in ("subject", "redis", "kafka")]
         cpu_cell = " / ".join("–" if value is None else f"{value:,.0f}" for value in cpu)
         form_cell = f"batched ×{batch}" if form == "batched" else form
+        busy = cores_busy(results, key)
+        busy_cell = "–" if busy is None else f"{busy:.2f}"
         lines.append(
             f"| {label}, records/s | {form_cell} | {median_cell} | {range_cell} "
-            f"| {spread_cell} | {cpu_cell} |"
+            f"| {spread_cell} | {cpu_cell} | {busy_cell} |"
         )
     latency_rows = (
         ("latency", "5 latency append → task"),
@@ -309,7 +337,7 @@ def markdown(results: Results) -> str:
     for events, rss in checkpoints:
         lines.append(
             f"| 7 worker RSS after {_count(events)} events, MiB | batched ×{batch} "
-            f"| {rss / 2**20:,.0f} | – | – | – |"
+            f"| {rss / 2**20:,.0f} | – | – | – | – |"
         )
     lines += [
         "",

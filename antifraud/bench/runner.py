@@ -11,6 +11,7 @@ is skipped and named.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import importlib.util
@@ -19,7 +20,7 @@ import platform
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,18 @@ async def run_benchmark(config: BenchConfig, say: Say) -> dict[str, Any]:
     return results
 
 
+@contextlib.asynccontextmanager
+async def _environment(
+    work: Path, name: str, base: Settings, retention_ms: int | None = None
+) -> AsyncIterator[Environment]:
+    env = Environment(work, name, base, retention_ms)
+    try:
+        await env.start()
+        yield env
+    finally:
+        env.stop()
+
+
 async def _in_env(
     work: Path,
     name: str,
@@ -194,12 +207,8 @@ async def _in_env(
     body: Callable[[Environment], Awaitable[None]],
     retention_ms: int | None = None,
 ) -> None:
-    env = Environment(work, name, base, retention_ms)
-    try:
-        await env.start()
+    async with _environment(work, name, base, retention_ms) as env:
         await body(env)
-    finally:
-        env.stop()
 
 
 async def _run_sections(
@@ -272,40 +281,48 @@ async def _run_sections(
         await _in_env(work, f"{name}-{form}", base, body)
         return outcome[0]
 
-    async def interleaved_of(form: str, first: Contender, second: Contender) -> None:
-        """Two sides of a ratio, each in its own environment, repetitions interleaved."""
-        keys = [f"{subject.name}/{form}" for subject, _after in (first, second)]
+    async def interleaved_of(form: str, *contenders: Contender) -> None:
+        """The sides of a ratio, each in its own environment, repetitions interleaved."""
+        keys = [f"{subject.name}/{form}" for subject, _after in contenders]
         estimates = [
-            report.estimate_seconds(results, key, config.events, reps + 1, workers=1)
+            report.estimate_seconds(
+                results, key, config.events, reps + 1, workers=2 if "2w" in key else 1
+            )
             for key in keys
         ]
         if all(e is not None for e in estimates) and not fits(
             " and ".join(keys), sum(e for e in estimates if e is not None)
         ):
             return
-        say(f"{first[0].name} and {second[0].name} [{form}], repetitions interleaved ...")
+        names = [subject.name for subject, _after in contenders]
+        say(f"{', '.join(names[:-1])} and {names[-1]} [{form}], repetitions interleaved ...")
+        async with contextlib.AsyncExitStack() as stack:
+            sides = []
+            for name, (subject, after) in zip(names, contenders, strict=True):
+                env = await stack.enter_async_context(_environment(work, f"{name}-{form}", base))
+                sides.append(Side(env, subject, after))
+            found = await measure_interleaved(
+                sides,
+                form,
+                inputs.warm[form],
+                inputs.measured[form],
+                reps,
+                say,
+                deadline_ts=deadline_ts,
+            )
+        for key, repetitions in zip(keys, found, strict=True):
+            if repetitions.skipped:
+                results["skipped"].append(repetitions.skipped)
+            else:
+                results["throughput"][key] = repetitions.as_dict()
 
-        async def both(first_env: Environment) -> None:
-            async def measure(second_env: Environment) -> None:
-                found = await measure_interleaved(
-                    Side(first_env, *first),
-                    Side(second_env, *second),
-                    form,
-                    inputs.warm[form],
-                    inputs.measured[form],
-                    reps,
-                    say,
-                    deadline_ts=deadline_ts,
-                )
-                for key, repetitions in zip(keys, found, strict=True):
-                    if repetitions.skipped:
-                        results["skipped"].append(repetitions.skipped)
-                    else:
-                        results["throughput"][key] = repetitions.as_dict()
-
-            await _in_env(work, f"{second[0].name}-{form}", base, measure)
-
-        await _in_env(work, f"{first[0].name}-{form}", base, both)
+    async def measured_together(form: str, contenders: Sequence[Contender]) -> None:
+        """Several sides interleaved; one alone as it is."""
+        if len(contenders) > 1:
+            await interleaved_of(form, *contenders)
+        elif contenders:
+            subject, after = contenders[0]
+            await throughput_of(subject.name, form, subject, after)
 
     # --- per-record input ----------------------------------------------------------------
     if "bare" in sections:
@@ -343,16 +360,17 @@ async def _run_sections(
         if rates:
             basis.append(summarize(rates).median)
 
-    floor = ModuleSubject("faust-floor", "streams.bench_floor", FLOOR_ARGS)
-    one_worker = WorkersSubject("pipeline-1w", 1)
     worker_needed = bool(sections & {"pipeline", "latency", *EXTRA_SECTIONS})
-    if "floor" in sections and worker_needed:
-        # The per-record target is their ratio: measured side by side, not a minute apart.
-        await interleaved_of("record", (floor, None), (one_worker, record_basis))
-    elif "floor" in sections:
-        await throughput_of("faust-floor", "record", floor)
-    elif worker_needed:
-        await throughput_of("pipeline-1w", "record", one_worker, record_basis)
+    # The per-record targets are ratios (worker / floor, two workers / one): their sides are
+    # measured side by side, not minutes apart.
+    per_record: list[Contender] = []
+    if "floor" in sections:
+        per_record.append((ModuleSubject("faust-floor", "streams.bench_floor", FLOOR_ARGS), None))
+    if worker_needed:
+        per_record.append((WorkersSubject("pipeline-1w", 1), record_basis))
+    if "scale" in sections:
+        per_record.append((WorkersSubject("pipeline-2w", 2), None))
+    await measured_together("record", per_record)
     latency_run_s = config.latency_seconds + DRAIN_S + 5.0
 
     async def latency_of(
@@ -428,16 +446,16 @@ async def _run_sections(
             lambda name: ModuleSubject(name, "antifraud.bench.limit"),
             config.loads,
         )
-    if "scale" in sections:
-        await throughput_of("pipeline-2w", "record", WorkersSubject("pipeline-2w", 2))
 
     # --- batched input -------------------------------------------------------------------
     if "limit" in sections:
         await throughput_of("limit", "batched", ModuleSubject("limit", "antifraud.bench.limit"))
+    batched: list[Contender] = []
     if "pipeline" in sections:
-        await throughput_of("pipeline-1w", "batched", WorkersSubject("pipeline-1w", 1))
+        batched.append((WorkersSubject("pipeline-1w", 1), None))
     if "scale" in sections:
-        await throughput_of("pipeline-2w", "batched", WorkersSubject("pipeline-2w", 2))
+        batched.append((WorkersSubject("pipeline-2w", 2), None))
+    await measured_together("batched", batched)
     if "quix" in sections:
         if quix_available():
             await throughput_of(

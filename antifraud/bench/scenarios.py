@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -340,6 +341,35 @@ class Harness:
             await self.watcher.stop()
             await self.producer.stop()
 
+    def pids(self) -> list[int]:
+        """The processes of this environment: the consumer under test, then the servers."""
+        return [*self.subject.pids(), *self.env.server_pids().values()]
+
+    def pause(self) -> None:
+        """Stop every process of the environment (SIGSTOP) while another is measured.
+
+        Idle, an environment is not free on 2 vCPUs: its broker answering the consumers'
+        20-ms fetch polls, Redis and the consumer took 0.21 (floor), 0.34 (one worker) and 0.37
+        (two workers) of a core, so the side measured ran beside that, and unequally."""
+        for pid in self.pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def release(self) -> None:
+        """Let every process run again (SIGCONT; harmless for one that was not stopped)."""
+        for pid in reversed(self.pids()):  # the servers first, then their clients
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    async def resume(self, timeout_s: float = 90.0) -> float:
+        """`release`, then wait until the consumer reads every partition again; seconds waited.
+
+        A pause longer than the group's session (6 s) makes the group rejoin on resume, which
+        takes half the session on the embedded broker: that is waited out here, not timed."""
+        self.release()
+        started = time.perf_counter()
+        await self.warm_up([], timeout_s)
+        return time.perf_counter() - started
+
     def _cpu(self) -> dict[str, float]:
         readings = {"subject": sum(cpu_seconds(pid) for pid in self.subject.pids())}
         for name, pid in self.env.server_pids().items():
@@ -532,43 +562,58 @@ async def measure_throughput(
 
 
 async def measure_interleaved(
-    first: Side,
-    second: Side,
+    sides: Sequence[Side],
     form: str,
     warm: Sequence[Message],
     measured: Sequence[Message],
     repetitions: int,
     say: Say,
     deadline_ts: float | None = None,
-) -> tuple[Repetitions, Repetitions]:
-    """The two sides of a ratio, both started and primed, then their repetitions in ABBA order
-    (A B, B A, A B, ...): the shared machine's drift over the minutes of a run hits both alike,
-    where one side measured a minute after the other took whatever the minute brought."""
-    harnesses = [Harness(side.env, side.subject, say) for side in (first, second)]
-    results = [Repetitions(side.subject.name, form) for side in (first, second)]
+) -> list[Repetitions]:
+    """The sides of a ratio, all started and primed, then their repetitions in turn, the order
+    reversed every other round (A B C, C B A, A B C, ...): the shared machine's drift over the
+    minutes of a run hits every side alike, where one side measured a minute after another took
+    whatever the minute brought. Only the side being measured runs: the others are paused
+    (`Harness.pause`), so none pays for another's idle environment."""
+    harnesses = [Harness(side.env, side.subject, say) for side in sides]
+    results = [Repetitions(side.subject.name, form) for side in sides]
     begun: list[Harness] = []
     try:
         primings = []
         for harness, result in zip(harnesses, results, strict=True):
             begun.append(harness)
             primings.append(await _primed(harness, result, warm, measured))
+            harness.pause()  # the next side is primed, and each measured, with this one stopped
         needed_s = repetitions * sum(priming.seconds + 1.0 for priming in primings)
         if _skip_past_deadline(results, needed_s, deadline_ts, say):
-            return results[0], results[1]
-        going = [True, True]
+            return results
+        going = [True] * len(sides)
+        order = list(range(len(sides)))
         for rep in range(repetitions):
-            for index in (0, 1) if rep % 2 == 0 else (1, 0):
+            for index in order if rep % 2 == 0 else order[::-1]:
                 if going[index]:
-                    going[index] = await _repetition(
-                        harnesses[index], results[index], measured, say
-                    )
-        for side, harness, result in zip((first, second), harnesses, results, strict=True):
+                    harness, result = harnesses[index], results[index]
+                    await _resumed(harness, result, say)
+                    going[index] = await _repetition(harness, result, measured, say)
+                    harness.pause()
+        for side, harness, result in zip(sides, harnesses, results, strict=True):
             if side.after is not None:
+                await _resumed(harness, result, say)
                 await side.after(harness, result)
+                harness.pause()
     finally:
         for harness in begun:
+            harness.release()
             await harness.stop()
-    return results[0], results[1]
+    return results
+
+
+async def _resumed(harness: Harness, result: Repetitions, say: Say) -> None:
+    waited_s = await harness.resume()
+    if waited_s > 1.0:  # its group rejoined; not part of any repetition
+        note = f"resumed after {len(result.reps)} repetitions: read again after {waited_s:.1f}s"
+        result.notes.append(note)
+        say(f"  {result.name}: {note}")
 
 
 async def measure_bare(

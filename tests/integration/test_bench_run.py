@@ -1,13 +1,18 @@
 """`antifraud bench` end to end, cut down: the latency section (worker, broker echo and Faust
-floor, each on its own brokers), and the broker drift measurement."""
+floor, each on its own brokers), the interleaved sides of the per-record ratios (each paused
+while another is measured), and the broker drift measurement."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 from antifraud.bench import brokerdrift
+from antifraud.bench.procs import total_cpu
 from antifraud.bench.runner import BenchConfig, run_benchmark
+from antifraud.bench.scenarios import Environment, Harness, ModuleSubject
+from antifraud.settings import get_settings
 
 
 async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_path: Path) -> None:
@@ -61,7 +66,7 @@ async def test_broker_drift_reports_each_window_of_the_paced_load() -> None:
 _REP = re.compile(r"  (\S+) \[record\] rep (\d+):")
 
 
-async def test_floor_and_worker_repetitions_are_interleaved_abba(tmp_path: Path) -> None:
+async def test_the_per_record_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) -> None:
     said: list[str] = []
     config = BenchConfig(
         out_dir=tmp_path,
@@ -71,20 +76,55 @@ async def test_floor_and_worker_repetitions_are_interleaved_abba(tmp_path: Path)
         loads=(),  # no latency runs: only the worker's throughput, their basis
         echo_loads=(),
         floor_loads=(),
-        sections=("floor", "latency"),
+        sections=("floor", "latency", "scale"),
         deadline_s=None,
     )
     results = await run_benchmark(config, said.append)
     order = [found.groups() for line in said if (found := _REP.match(line))]
+    sides = ("faust-floor", "pipeline-1w", "pipeline-2w")
     assert order == [
-        ("faust-floor", "1"),
-        ("pipeline-1w", "1"),
-        ("pipeline-1w", "2"),
-        ("faust-floor", "2"),
-        ("faust-floor", "3"),
-        ("pipeline-1w", "3"),
+        *((side, "1") for side in sides),
+        *((side, "2") for side in reversed(sides)),
+        *((side, "3") for side in sides),
     ]
-    assert "faust-floor and pipeline-1w [record], repetitions interleaved ..." in said
-    for key in ("faust-floor/record", "pipeline-1w/record"):
-        assert [rep["completed"] for rep in results["throughput"][key]["reps"]] == [True] * 3
+    assert "faust-floor, pipeline-1w and pipeline-2w [record], repetitions interleaved ..." in said
+    for side in sides:
+        reps = results["throughput"][f"{side}/record"]["reps"]
+        assert [rep["completed"] for rep in reps] == [True] * 3
     assert results["latency"]["basis_records_per_s"] > 0  # the worker's `after` ran
+    # two workers on batched input, with no one-worker side asked for: measured alone
+    assert "pipeline-2w [batched] ..." in said
+
+
+def _stopped(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] == "T"  # the state field: T = stopped by a signal
+
+
+async def test_a_paused_environment_uses_no_cpu_and_reads_every_partition_once_resumed(
+    tmp_path: Path,
+) -> None:
+    said: list[str] = []
+    env = Environment(tmp_path, "paused", get_settings(), None)
+    try:
+        await env.start()
+        harness = Harness(env, ModuleSubject("echo", "antifraud.bench.echo"), said.append)
+        await harness.start()
+        await harness.warm_up([], 60.0)
+        pids = harness.pids()
+        assert len(pids) == 3  # the echo loop, the broker and Redis
+        harness.pause()
+        try:
+            assert all(_stopped(pid) for pid in pids)
+            used_before = total_cpu(pids)
+            await asyncio.sleep(1.0)
+            assert total_cpu(pids) == used_before
+        finally:
+            waited_s = await harness.resume()
+        assert not any(_stopped(pid) for pid in pids)
+        assert waited_s < 60.0
+        phase = await harness.phase([], 60.0)  # every partition's end marker comes back
+        assert phase.completed
+        await harness.stop()
+    finally:
+        env.stop()

@@ -298,6 +298,40 @@ def test_target_checks_on_medians() -> None:
     assert memory.value == pytest.approx(1.05) and memory.met is True and not memory.note
 
 
+def test_cores_busy_count_every_process_of_a_run_and_name_the_scaling_sides() -> None:
+    def reps(*runs: tuple[float, dict[str, float]]) -> dict[str, Any]:
+        return {
+            "reps": [
+                {
+                    "records_per_s": 10_000 / seconds,
+                    "seconds": seconds,
+                    "cpu_s": cpu_s,
+                    "completed": True,
+                }
+                for seconds, cpu_s in runs
+            ]
+        }
+
+    one = {"subject": 2.0, "kafka": 0.4, "redis": 0.4, "harness": 0.2}  # 3.0 s of CPU
+    two = {"subject": 2.4, "kafka": 0.5, "redis": 0.5, "harness": 0.2}  # 3.6 s
+    results = {
+        "meta": {"machine": {"cpus": 2}},
+        "throughput": {
+            "pipeline-1w/batched": reps((2.0, one), (2.5, one), (3.0, one)),
+            "pipeline-2w/batched": reps((2.0, two), (2.0, two), (4.0, two)),
+        },
+    }
+    assert report.cores_busy(results, "pipeline-1w/batched") == pytest.approx(3.0 / 2.5)
+    assert report.cores_busy(results, "pipeline-2w/batched") == pytest.approx(1.8)
+    assert report.cores_busy(results, "pipeline-1w/record") is None
+    checks = {check.name: check for check in report.target_checks(results)}
+    assert checks["batched: 2 workers / 1 worker"].note == (
+        "cores busy (all processes): 1.80 against 1.20 of 2"
+    )
+    assert checks["per-record: 2 workers / 1 worker"].note == ""  # not measured
+    assert "| 1.20 |" in report.markdown(results)
+
+
 def test_a_load_where_no_probe_came_out_misses_its_target() -> None:
     results = {
         "latency": {
