@@ -66,7 +66,7 @@ async def test_broker_drift_reports_each_window_of_the_paced_load() -> None:
 _REP = re.compile(r"  (\S+) \[record\] rep (\d+):")
 
 
-async def test_the_per_record_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) -> None:
+async def test_the_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) -> None:
     said: list[str] = []
     config = BenchConfig(
         out_dir=tmp_path,
@@ -76,11 +76,12 @@ async def test_the_per_record_ratios_sides_take_turns_in_reversing_order(tmp_pat
         loads=(),  # no latency runs: only the worker's throughput, their basis
         echo_loads=(),
         floor_loads=(),
-        sections=("floor", "latency", "scale"),
+        sections=("floor", "latency", "scale", "limit"),
         deadline_s=None,
     )
     results = await run_benchmark(config, said.append)
     order = [found.groups() for line in said if (found := _REP.match(line))]
+    order = [(side, rep) for side, rep in order if side != "limit"]  # on its own, first
     sides = ("faust-floor", "pipeline-1w", "pipeline-2w")
     assert order == [
         *((side, "1") for side in sides),
@@ -92,8 +93,11 @@ async def test_the_per_record_ratios_sides_take_turns_in_reversing_order(tmp_pat
         reps = results["throughput"][f"{side}/record"]["reps"]
         assert [rep["completed"] for rep in reps] == [True] * 3
     assert results["latency"]["basis_records_per_s"] > 0  # the worker's `after` ran
-    # two workers on batched input, with no one-worker side asked for: measured alone
-    assert "pipeline-2w [batched] ..." in said
+    # on batched input the limit loop and two workers (no one worker asked for) take turns
+    assert "limit and pipeline-2w [batched], repetitions interleaved ..." in said
+    for side in ("limit", "pipeline-2w"):
+        reps = results["throughput"][f"{side}/batched"]["reps"]
+        assert [rep["completed"] for rep in reps] == [True] * 3
 
 
 def _stopped(pid: int) -> bool:
