@@ -85,8 +85,10 @@ def _decode_one(
             raise InvalidRecord(f"a record must be a JSON object, got {type(item).__name__}")
         batch.records.append(decode_record(item))
     except Exception as error:  # a decoder bug must cost one record, never the worker
-        reason = str(error) if isinstance(error, InvalidRecord) else (
-            f"could not be decoded ({type(error).__name__}: {error})"
+        reason = (
+            str(error)
+            if isinstance(error, InvalidRecord)
+            else (f"could not be decoded ({type(error).__name__}: {error})")
         )
         original = whole_message if whole_message is not None else orjson.dumps(item)
         where = "" if index is None else f"record {index}: "

@@ -67,9 +67,7 @@ async def test_event_ids_holding_the_member_separator_are_read_back_as_written(
     ]
     amounts = [AmountObservation("pay\x1f1", T0, 500), AmountObservation("pay2", T0 + 1, 700)]
     await store.write(
-        StateUpdate(
-            caller_calls={caller: calls}, payer_amounts={payer: amounts}, horizon_ts=T0 + 2
-        )
+        StateUpdate(caller_calls={caller: calls}, payer_amounts={payer: amounts}, horizon_ts=T0 + 2)
     )
     snapshot = await store.read_behaviour(
         BehaviourQuery(callers={caller: T0 + 2}, payers={payer: T0 + 1})
@@ -113,7 +111,9 @@ async def test_a_callers_first_sighting_is_its_earliest_and_forgotten_when_idle(
         assert list(seen_store.first_seen) == [current]
     else:
         client = seen_store.client
-        assert await client.keys("af-seen:first_seen:*") == [f"af-seen:first_seen:{current}".encode()]
+        assert await client.keys("af-seen:first_seen:*") == [
+            f"af-seen:first_seen:{current}".encode()
+        ]
         assert 2_000 < await client.ttl(f"af-seen:first_seen:{current}") <= 2_000 + 7_200
 
 

@@ -227,7 +227,10 @@ async def test_bad_records_go_to_dlq_while_good_ones_flow(
 
 
 async def test_desk_closing_a_task_makes_new_evidence_open_a_new_one(
-    worker: Any, producer: AIOKafkaProducer, read_topic: Any, new_victim: Any,
+    worker: Any,
+    producer: AIOKafkaProducer,
+    read_topic: Any,
+    new_victim: Any,
     worker_redis_url: str,
 ) -> None:
     victim = new_victim()
@@ -238,9 +241,17 @@ async def test_desk_closing_a_task_makes_new_evidence_open_a_new_one(
     first = await tasks.collect(lambda seen: any(m["victim"] == victim_e164 for m in seen))
     first_id = next(m["task_id"] for m in first if m["victim"] == victim_e164)
 
-    outcome = {"outcome_id": f"o-{victim}", "subject": "task", "outcome": "dissuaded",
-               "task_id": first_id, "victim": victim_e164, "closes_task": True,
-               "ts": start + 1200, "actor": "op1", "role": "operator"}
+    outcome = {
+        "outcome_id": f"o-{victim}",
+        "subject": "task",
+        "outcome": "dissuaded",
+        "task_id": first_id,
+        "victim": victim_e164,
+        "closes_task": True,
+        "ts": start + 1200,
+        "actor": "op1",
+        "role": "operator",
+    }
     await producer.send_and_wait("jocc.outcomes", orjson.dumps(outcome), key=first_id.encode())
     # Wait until the worker has applied the closure, then send new evidence.
     state = aioredis.Redis.from_url(worker_redis_url)
@@ -276,7 +287,9 @@ async def test_the_worker_scores_on_after_redis_drops_its_connections_and_script
             producer, "bank.transfers", victim, transfer(f"tr-{victim}", victim, start + 1500)
         )
         seen = await tasks.collect(
-            lambda seen: any(m["victim"] == victim_e164 and m["evidence"]["transfers"] for m in seen)
+            lambda seen: any(
+                m["victim"] == victim_e164 and m["evidence"]["transfers"] for m in seen
+            )
         )
         final = max((m for m in seen if m["victim"] == victim_e164), key=lambda m: m["revision"])
         codes = {reason["code"] for reason in final["reasons"]}

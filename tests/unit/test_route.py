@@ -41,21 +41,23 @@ async def test_a_message_that_breaks_processing_goes_to_the_dlq_alone() -> None:
     lists = StaticLists()
     lists.block(RISKY)
     send = RecordingSend()
-    pipeline = Pipeline(MemoryStateStore(settings), lists, settings,
-                        caller_model=BrokenOnOneRow())
+    pipeline = Pipeline(MemoryStateStore(settings), lists, settings, caller_model=BrokenOnOneRow())
     router = BatchRouter(pipeline, send)
-    stats = await router.handle([
-        call("good1", T0, 900, callee="13800000001"),
-        call("poison", T0, POISON_DURATION_S, callee="13800000002"),
-        call("good2", T0, 900, callee="13800000003"),
-    ])
+    stats = await router.handle(
+        [
+            call("good1", T0, 900, callee="13800000001"),
+            call("poison", T0, POISON_DURATION_S, callee="13800000002"),
+            call("good2", T0, 900, callee="13800000003"),
+        ]
+    )
     assert (stats.calls, stats.tasks, stats.dead_letters) == (2, 2, 1)
     dead = [orjson.loads(value) for topic, _, value in send.sent if topic == "antifraud.dlq"]
     assert len(dead) == 1
     assert dead[0]["reason"] == "processing failed: ValueError: model cannot score this row"
     assert orjson.loads(dead[0]["original_text"])["event_id"] == "poison"
-    victims = {orjson.loads(value)["victim"] for topic, _, value in send.sent
-               if topic == "jocc.dissuasion"}
+    victims = {
+        orjson.loads(value)["victim"] for topic, _, value in send.sent if topic == "jocc.dissuasion"
+    }
     assert victims == {"+8613800000001", "+8613800000003"}
 
 
@@ -74,7 +76,9 @@ async def test_a_large_take_is_scored_in_parts_with_the_same_outcome() -> None:
     settings = Settings()
     lists = StaticLists()
     lists.block(RISKY)
-    messages = [call(f"c{index}", T0 + index, 900, callee=f"138000000{index:02d}") for index in range(12)]
+    messages = [
+        call(f"c{index}", T0 + index, 900, callee=f"138000000{index:02d}") for index in range(12)
+    ]
 
     async def route(max_batch_bytes: int) -> tuple[RouteStats, list[int]]:
         pipeline = Pipeline(MemoryStateStore(settings), lists, settings)
