@@ -53,6 +53,7 @@ Say = Callable[[str], None]
 HOST = "127.0.0.1"
 _DEAD_LETTER_LOG = re.compile(r"dead letter from ([\w.]+)/(\d+)@")
 DRAIN_S = 20.0  # how long a latency run waits for its last probes after the load ends
+_BREATHE_S = 0.1  # how long a paused environment runs now and then to keep its group session
 
 
 def probe_blocklist_entry(now: float) -> ListEntry:
@@ -323,6 +324,7 @@ class Harness:
         self.producer = InputProducer(env.bootstrap)
         self.watcher = OutputWatcher(env.bootstrap)
         self._phase_no = 0
+        self.paused = False
 
     async def start(self, ready_timeout_s: float = 120.0) -> None:
         await self.producer.start()
@@ -351,21 +353,37 @@ class Harness:
         Idle, an environment is not free on 2 vCPUs: its broker answering the consumers'
         20-ms fetch polls, Redis and the consumer took 0.21 (floor), 0.34 (one worker) and 0.37
         (two workers) of a core, so the side measured ran beside that, and unequally."""
-        for pid in self.pids():
-            with contextlib.suppress(ProcessLookupError):  # one that died: its phase says so
-                os.kill(pid, signal.SIGSTOP)
+        self.paused = True
+        self._signal(signal.SIGSTOP)
 
     def release(self) -> None:
         """Let every process run again (SIGCONT; harmless for one that was not stopped)."""
-        for pid in reversed(self.pids()):  # the servers first, then their clients
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
+        self.paused = False
+        self._signal(signal.SIGCONT)
+
+    async def breathe(self, seconds: float) -> None:
+        """Let a paused environment run for a moment, so that its consumer group keeps its
+        session (heartbeats every session / 6) and need not rejoin when it is resumed."""
+        if not self.paused:
+            return
+        self._signal(signal.SIGCONT)
+        await asyncio.sleep(seconds)
+        if self.paused:  # not resumed meanwhile
+            self._signal(signal.SIGSTOP)
+
+    def _signal(self, signum: int) -> None:
+        pids = self.pids()
+        # stopping: the clients before their servers; continuing: the servers first
+        for pid in pids if signum == signal.SIGSTOP else reversed(pids):
+            with contextlib.suppress(ProcessLookupError):  # one that died: its phase says so
+                os.kill(pid, signum)
 
     async def resume(self, timeout_s: float = 90.0) -> float:
         """`release`, then wait until the consumer reads every partition again; seconds waited.
 
-        A pause longer than the group's session (6 s) makes the group rejoin on resume, which
-        takes half the session on the embedded broker: that is waited out here, not timed."""
+        A pause longer than the group's session (6 s) without `breathe` makes the group rejoin
+        on resume, which takes half the session on the embedded broker: that is waited out
+        here, not timed."""
         self.release()
         started = time.perf_counter()
         await self.warm_up([], timeout_s)
@@ -579,6 +597,8 @@ async def measure_interleaved(
     harnesses = [Harness(side.env, side.subject, say) for side in sides]
     results = [Repetitions(side.subject.name, form) for side in sides]
     begun: list[Harness] = []
+    every_s = min(side.env.settings.broker_session_timeout_s for side in sides) / 2
+    keeper = asyncio.ensure_future(_keep_sessions(harnesses, every_s))
     try:
         primings = []
         for harness, result in zip(harnesses, results, strict=True):
@@ -603,10 +623,22 @@ async def measure_interleaved(
                 await side.after(harness, result)
                 harness.pause()
     finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
         for harness in begun:
             harness.release()
             await harness.stop()
     return results
+
+
+async def _keep_sessions(harnesses: Sequence[Harness], every_s: float) -> None:
+    """Every `every_s`, let each paused environment run for `_BREATHE_S`: a group paused past
+    its session rejoins when resumed (3–6 s on the embedded broker), and a breath keeps it.
+    The cost to the side being measured: its neighbours awake 3 % of the time."""
+    while True:
+        await asyncio.sleep(every_s)
+        await asyncio.gather(*(harness.breathe(_BREATHE_S) for harness in harnesses))
 
 
 async def _resumed(harness: Harness, result: Repetitions, say: Say) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from antifraud.bench import brokerdrift
 from antifraud.bench.procs import total_cpu
 from antifraud.bench.runner import BenchConfig, run_benchmark
-from antifraud.bench.scenarios import Environment, Harness, ModuleSubject
+from antifraud.bench.scenarios import Environment, Harness, WorkersSubject
 from antifraud.settings import get_settings
 
 
@@ -100,35 +100,60 @@ async def test_the_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) ->
         assert [rep["completed"] for rep in reps] == [True] * 3
 
 
-def _stopped(pid: int) -> bool:
+def _state(pid: int) -> str:
     stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat[stat.rindex(")") + 2] == "T"  # the state field: T = stopped by a signal
+    return stat[stat.rindex(")") + 2]  # T = stopped by a signal
 
 
-async def test_a_paused_environment_uses_no_cpu_and_reads_every_partition_once_resumed(
+async def _all_stopped(pids: list[int]) -> bool:
+    """A signal is delivered when its process next runs: give it a moment."""
+    for _ in range(50):
+        if all(_state(pid) == "T" for pid in pids):
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_a_paused_environment_uses_no_cpu_and_keeps_its_group_while_it_breathes(
     tmp_path: Path,
 ) -> None:
-    said: list[str] = []
     env = Environment(tmp_path, "paused", get_settings(), None)
+    session_s = env.base.broker_session_timeout_s
     try:
         await env.start()
-        harness = Harness(env, ModuleSubject("echo", "antifraud.bench.echo"), said.append)
-        await harness.start()
-        await harness.warm_up([], 60.0)
-        pids = harness.pids()
-        assert len(pids) == 3  # the echo loop, the broker and Redis
-        harness.pause()
+        # Two workers: a group of one outlives a long pause on the embedded broker, of two not.
+        harness = Harness(env, WorkersSubject("pair", 2), lambda _line: None)
         try:
-            assert all(_stopped(pid) for pid in pids)
-            used_before = total_cpu(pids)
-            await asyncio.sleep(1.0)
-            assert total_cpu(pids) == used_before
+            await harness.start()
+            await harness.warm_up([], 60.0)
+            await _pause_breathing_and_not(harness, session_s)
         finally:
-            waited_s = await harness.resume()
-        assert not any(_stopped(pid) for pid in pids)
-        assert waited_s < 60.0
-        phase = await harness.phase([], 60.0)  # every partition's end marker comes back
-        assert phase.completed
-        await harness.stop()
+            harness.release()
+            await harness.stop()
     finally:
         env.stop()
+
+
+async def _pause_breathing_and_not(harness: Harness, session_s: float) -> None:
+    pids = harness.pids()
+    assert len(pids) == 4  # the two workers, the broker and Redis
+    harness.pause()
+    try:
+        assert await _all_stopped(pids)
+        used_before = total_cpu(pids)
+        await asyncio.sleep(1.0)
+        assert total_cpu(pids) == used_before
+        for _ in range(3):  # past the group's session, with a breath every half session
+            await asyncio.sleep(session_s / 2)
+            await harness.breathe(0.1)
+            assert await _all_stopped(pids)
+    finally:
+        kept_s = await harness.resume()
+    assert not any(_state(pid) == "T" for pid in pids)
+    assert kept_s < 1.0  # no rejoin: that takes half the session on the embedded broker
+    # The same pause without breaths: the group has to rejoin.
+    harness.pause()
+    await asyncio.sleep(session_s * 1.5)
+    rejoined_s = await harness.resume()
+    assert rejoined_s > session_s / 3
+    assert (await harness.phase([], 60.0)).completed  # every partition's marker comes back
