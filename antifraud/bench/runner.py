@@ -362,8 +362,8 @@ async def _run_sections(
             basis.append(summarize(rates).median)
 
     worker_needed = bool(sections & {"pipeline", "latency", *EXTRA_SECTIONS})
-    # The per-record targets are ratios (worker / floor, two workers / one): their sides are
-    # measured side by side, not minutes apart.
+    # The per-record targets are ratios (worker / floor, two workers / one): their sides take
+    # turns, not minutes apart.
     per_record: list[Contender] = []
     if "floor" in sections:
         per_record.append((ModuleSubject("faust-floor", "streams.bench_floor", FLOOR_ARGS), None))
