@@ -88,7 +88,7 @@ def _decode_one(
         reason = (
             str(error)
             if isinstance(error, InvalidRecord)
-            else (f"could not be decoded ({type(error).__name__}: {error})")
+            else f"could not be decoded ({type(error).__name__}: {error})"
         )
         original = whole_message if whole_message is not None else orjson.dumps(item)
         where = "" if index is None else f"record {index}: "

@@ -253,7 +253,7 @@ async def _run_sections(
     ) -> Any:
         key = f"{name}/{form}"
         estimate = report.estimate_seconds(
-            results, key, config.events, repetitions + 1, workers=2 if "2w" in name else 1
+            results, key, config.events, repetitions + 1, workers=subject.processes
         )
         if estimate is not None and not fits(key, estimate + extra_s):
             return None
@@ -287,9 +287,9 @@ async def _run_sections(
         keys = [f"{subject.name}/{form}" for subject, _after in contenders]
         estimates = [
             report.estimate_seconds(
-                results, key, config.events, reps + 1, workers=2 if "2w" in key else 1
+                results, key, config.events, reps + 1, workers=subject.processes
             )
-            for key in keys
+            for key, (subject, _after) in zip(keys, contenders, strict=True)
         ]
         if all(e is not None for e in estimates) and not fits(
             " and ".join(keys), sum(e for e in estimates if e is not None)

@@ -157,6 +157,7 @@ class Subject(ABC):
     """A consumer of the input topics under test, in its own process(es)."""
 
     name: str
+    processes: int = 1  # consumer processes in the group
 
     @abstractmethod
     def start(self, env: Environment) -> None: ...
@@ -221,11 +222,11 @@ class WorkersSubject(Subject):
 
     def __init__(self, name: str, count: int) -> None:
         self.name = name
-        self.count = count
+        self.processes = count
         self.workers: list[WorkerProcess] = []
 
     def start(self, env: Environment) -> None:
-        for index in range(self.count):
+        for index in range(self.processes):
             settings = env.settings.model_copy(
                 update={
                     "data_dir": env.root / f"{self.name}-{index}",

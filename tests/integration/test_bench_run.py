@@ -1,6 +1,6 @@
 """`antifraud bench` end to end, cut down: the latency section (worker, broker echo and Faust
-floor, each on its own brokers), the interleaved sides of the per-record ratios (each paused
-while another is measured), and the broker drift measurement."""
+floor, each on its own brokers), the sides of the ratios taking turns (each paused while
+another is measured, breathing to keep its group), and the broker drift measurement."""
 
 from __future__ import annotations
 
