@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
-from antifraud.embedded import PortInUseError, start_redis
+from antifraud.embedded import PortInUseError, free_port, start_redis
 from antifraud.settings import Settings
 from antifraud.topics import TopicSpec, ensure_topics, topic_specs
 
@@ -30,3 +35,49 @@ def test_taken_port_is_named(embedded_redis, tmp_path) -> None:  # type: ignore[
     port = int(embedded_redis.url.rsplit(":", 1)[1].split("/")[0])
     with pytest.raises(PortInUseError, match=f"port {port} on 127.0.0.1 is already taken"):
         start_redis("127.0.0.1", port, tmp_path)
+
+
+_START_AND_DIE = """
+import os, signal, sys
+from pathlib import Path
+from antifraud.embedded import start_redis
+server = start_redis("127.0.0.1", int(sys.argv[1]), Path(sys.argv[2]))
+if sys.argv[3] == "stopped":
+    os.kill(server.process.pid, signal.SIGSTOP)  # as the benchmark pauses a side
+print(server.process.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no clean-up runs
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Not exited: a zombie has exited and waits only for its new parent to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's"
+)
+@pytest.mark.parametrize("state", ["running", "stopped"])
+def test_an_embedded_server_does_not_outlive_a_killed_parent(state: str, tmp_path: Path) -> None:
+    """Nothing outlives a crash, not even a server the benchmark had stopped: its parent-death
+    SIGTERM waits while it is stopped, but the kernel continues a stopped process whose process
+    group the death orphaned (each server has a group of its own)."""
+    parent = subprocess.run(  # noqa: S603 - this interpreter and a fixed script
+        [sys.executable, "-c", _START_AND_DIE, str(free_port()), str(tmp_path), state],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert parent.returncode == -signal.SIGKILL, parent.stderr.decode()
+    server_pid = int(parent.stdout)
+    deadline = time.monotonic() + 10
+    while _alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    outlived = _alive(server_pid)
+    if outlived:
+        os.kill(server_pid, signal.SIGKILL)  # not left behind by a failing test
+    assert not outlived
