@@ -3,7 +3,7 @@
 The order is fixed so a run is comparable with the next: per-record input (bare consumer,
 limit; the Faust floor, one worker and two workers taking turns; latency of the worker and of
 the two consumers that do no work, the broker echo and the Faust floor), batched input (the
-limit loop, one worker and two workers taking turns; the Quix peer), then memory. Each
+limit loop, one worker, two workers and the Quix peer taking turns), then memory. Each
 measurement starts its own broker and Redis; the sides taking turns each have their own, paused
 while another side runs. With a deadline (the default), a measurement that would not finish in
 time is skipped and named.
@@ -449,9 +449,9 @@ async def _run_sections(
         )
 
     # --- batched input -------------------------------------------------------------------
-    # The limit loop, one worker and two workers take turns (two targets are their ratios).
-    # The Quix peer runs on its own: its consumer (librdkafka) fails its next commit when a
-    # pause outlasts its group session ("Unknown member") instead of joining again.
+    # The limit loop, one worker, two workers and the Quix peer take turns (three targets are
+    # their ratios). The breaths keep the Quix peer's session too: its consumer (librdkafka)
+    # does not join again after a pause past it, its next commit fails ("Unknown member").
     batched: list[Contender] = []
     if "limit" in sections:
         batched.append((ModuleSubject("limit", "antifraud.bench.limit"), None))
@@ -459,14 +459,12 @@ async def _run_sections(
         batched.append((WorkersSubject("pipeline-1w", 1), None))
     if "scale" in sections:
         batched.append((WorkersSubject("pipeline-2w", 2), None))
-    await measured_together("batched", batched)
     if "quix" in sections:
         if quix_available():
-            await throughput_of(
-                "quix-peer", "batched", ModuleSubject("quix-peer", "antifraud.bench.quix_peer")
-            )
+            batched.append((ModuleSubject("quix-peer", "antifraud.bench.quix_peer"), None))
         else:
             say("quix-peer: quixstreams is not installed; skipped")
+    await measured_together("batched", batched)
 
     # --- memory ----------------------------------------------------------------------------
     if "memory" in sections:

@@ -1,6 +1,7 @@
 """`antifraud bench` end to end, cut down: the latency section (worker, broker echo and Faust
 floor, each on its own brokers), the sides of the ratios taking turns (each paused while
-another is measured, breathing to keep its group), and the broker drift measurement."""
+another is measured, breathing to keep its group, the Quix peer's too), and the broker drift
+measurement."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from antifraud.bench import brokerdrift
 from antifraud.bench.procs import total_cpu
 from antifraud.bench.runner import BenchConfig, run_benchmark
-from antifraud.bench.scenarios import Environment, Harness, WorkersSubject
+from antifraud.bench.scenarios import Environment, Harness, ModuleSubject, WorkersSubject
 from antifraud.settings import get_settings
 
 
@@ -127,6 +128,36 @@ async def test_a_paused_environment_uses_no_cpu_and_keeps_its_group_while_it_bre
             await harness.start()
             await harness.warm_up([], 60.0)
             await _pause_breathing_and_not(harness, session_s)
+        finally:
+            harness.release()
+            await harness.stop()
+    finally:
+        env.stop()
+
+
+async def test_the_quix_peer_paused_past_its_session_reads_on_while_it_breathes(
+    tmp_path: Path,
+) -> None:
+    """Its consumer (librdkafka) does not join again after a pause past its session: its next
+    commit fails ("Unknown member") and the peer exits. Breaths keep the session."""
+    env = Environment(tmp_path, "quix", get_settings(), None)
+    session_s = env.base.broker_session_timeout_s
+    try:
+        await env.start()
+        harness = Harness(
+            env, ModuleSubject("quix-peer", "antifraud.bench.quix_peer"), lambda _line: None
+        )
+        try:
+            await harness.start()
+            await harness.warm_up([], 60.0)
+            harness.pause()
+            try:
+                for _ in range(3):  # past the group's session, with a breath every half session
+                    await asyncio.sleep(session_s / 2)
+                    await harness.breathe(0.1)
+            finally:
+                await harness.resume()
+            assert (await harness.phase([], 60.0)).completed  # it read and committed on
         finally:
             harness.release()
             await harness.stop()
