@@ -6,13 +6,21 @@ measurement."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from antifraud.bench import brokerdrift
 from antifraud.bench.procs import total_cpu
 from antifraud.bench.runner import BenchConfig, run_benchmark
-from antifraud.bench.scenarios import Environment, Harness, ModuleSubject, WorkersSubject
+from antifraud.bench.scenarios import (
+    Environment,
+    Harness,
+    ModuleSubject,
+    Subject,
+    WorkersSubject,
+)
 from antifraud.settings import get_settings
 
 
@@ -115,24 +123,30 @@ async def _all_stopped(pids: list[int]) -> bool:
     return False
 
 
-async def test_a_paused_environment_uses_no_cpu_and_keeps_its_group_while_it_breathes(
-    tmp_path: Path,
-) -> None:
-    env = Environment(tmp_path, "paused", get_settings(), None)
-    session_s = env.base.broker_session_timeout_s
+@contextlib.asynccontextmanager
+async def _warmed_up(tmp_path: Path, subject: Subject) -> AsyncIterator[Harness]:
+    """The subject started on its own broker and Redis and warmed up; all stopped after."""
+    env = Environment(tmp_path, subject.name, get_settings(), None)
     try:
         await env.start()
-        # Two workers: a group of one outlives a long pause on the embedded broker, of two not.
-        harness = Harness(env, WorkersSubject("pair", 2), lambda _line: None)
+        harness = Harness(env, subject, lambda _line: None)
         try:
             await harness.start()
             await harness.warm_up([], 60.0)
-            await _pause_breathing_and_not(harness, session_s)
+            yield harness
         finally:
             harness.release()
             await harness.stop()
     finally:
         env.stop()
+
+
+async def test_a_paused_environment_uses_no_cpu_and_keeps_its_group_while_it_breathes(
+    tmp_path: Path,
+) -> None:
+    # Two workers: a group of one outlives a long pause on the embedded broker, of two not.
+    async with _warmed_up(tmp_path, WorkersSubject("pair", 2)) as harness:
+        await _pause_breathing_and_not(harness, harness.env.base.broker_session_timeout_s)
 
 
 async def test_the_quix_peer_paused_past_its_session_reads_on_while_it_breathes(
@@ -140,29 +154,17 @@ async def test_the_quix_peer_paused_past_its_session_reads_on_while_it_breathes(
 ) -> None:
     """Its consumer (librdkafka) does not join again after a pause past its session: its next
     commit fails ("Unknown member") and the peer exits. Breaths keep the session."""
-    env = Environment(tmp_path, "quix", get_settings(), None)
-    session_s = env.base.broker_session_timeout_s
-    try:
-        await env.start()
-        harness = Harness(
-            env, ModuleSubject("quix-peer", "antifraud.bench.quix_peer"), lambda _line: None
-        )
+    subject = ModuleSubject("quix-peer", "antifraud.bench.quix_peer")
+    async with _warmed_up(tmp_path, subject) as harness:
+        session_s = harness.env.base.broker_session_timeout_s
+        harness.pause()
         try:
-            await harness.start()
-            await harness.warm_up([], 60.0)
-            harness.pause()
-            try:
-                for _ in range(3):  # past the group's session, with a breath every half session
-                    await asyncio.sleep(session_s / 2)
-                    await harness.breathe(0.1)
-            finally:
-                await harness.resume()
-            assert (await harness.phase([], 60.0)).completed  # it read and committed on
+            for _ in range(3):  # past the group's session, with a breath every half session
+                await asyncio.sleep(session_s / 2)
+                await harness.breathe(0.1)
         finally:
-            harness.release()
-            await harness.stop()
-    finally:
-        env.stop()
+            await harness.resume()
+        assert (await harness.phase([], 60.0)).completed  # it read and committed on
 
 
 async def _pause_breathing_and_not(harness: Harness, session_s: float) -> None:
