@@ -28,24 +28,23 @@ THROUGHPUT_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _completed_reps(results: Results, key: str) -> list[dict[str, Any]]:
+    entry = results.get("throughput", {}).get(key) or {}
+    return [rep for rep in entry.get("reps", []) if rep.get("completed")]
+
+
 def throughput(results: Results, key: str) -> Summary | None:
     """Records/s over the completed repetitions of one measurement (None if not measured)."""
-    entry = results.get("throughput", {}).get(key)
-    if not entry:
-        return None
-    values = [rep["records_per_s"] for rep in entry.get("reps", []) if rep.get("completed")]
+    values = [rep["records_per_s"] for rep in _completed_reps(results, key)]
     return summarize(values) if values else None
 
 
 def cpu_per_record(results: Results, key: str, process: str = "subject") -> float | None:
     """Median CPU microseconds per record of one process kind ("subject", "redis", "kafka")."""
-    entry = results.get("throughput", {}).get(key)
-    if not entry:
-        return None
     values = [
         rep["cpu_us_per_record"][process]
-        for rep in entry.get("reps", [])
-        if rep.get("completed") and process in rep.get("cpu_us_per_record", {})
+        for rep in _completed_reps(results, key)
+        if process in rep.get("cpu_us_per_record", {})
     ]
     return summarize(values).median if values else None
 
@@ -53,13 +52,10 @@ def cpu_per_record(results: Results, key: str, process: str = "subject") -> floa
 def cores_busy(results: Results, key: str) -> float | None:
     """Median CPU cores the whole run kept busy (the consumer, broker, Redis and harness
     together) during one measurement's repetitions: how near the machine's CPUs it ran."""
-    entry = results.get("throughput", {}).get(key)
-    if not entry:
-        return None
     values = [
         sum(rep["cpu_s"].values()) / rep["seconds"]
-        for rep in entry.get("reps", [])
-        if rep.get("completed") and rep.get("cpu_s") and rep.get("seconds", 0) > 0
+        for rep in _completed_reps(results, key)
+        if rep.get("cpu_s") and rep.get("seconds", 0) > 0
     ]
     return summarize(values).median if values else None
 
