@@ -22,6 +22,7 @@ from antifraud.bench.scenarios import (
     WorkersSubject,
 )
 from antifraud.settings import get_settings
+from tests.processes import process_state
 
 
 async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_path: Path) -> None:
@@ -109,15 +110,10 @@ async def test_the_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) ->
         assert [rep["completed"] for rep in reps] == [True] * 3
 
 
-def _state(pid: int) -> str:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat[stat.rindex(")") + 2]  # T = stopped by a signal
-
-
 async def _all_stopped(pids: list[int]) -> bool:
     """A signal is delivered when its process next runs: give it a moment."""
     for _ in range(50):
-        if all(_state(pid) == "T" for pid in pids):
+        if all(process_state(pid) == "T" for pid in pids):
             return True
         await asyncio.sleep(0.02)
     return False
@@ -182,7 +178,7 @@ async def _pause_breathing_and_not(harness: Harness, session_s: float) -> None:
             assert await _all_stopped(pids)
     finally:
         kept_s = await harness.resume()
-    assert not any(_state(pid) == "T" for pid in pids)
+    assert not any(process_state(pid) == "T" for pid in pids)
     assert kept_s < 1.0  # no rejoin: that takes half the session on the embedded broker
     # The same pause without breaths: the group has to rejoin.
     harness.pause()
