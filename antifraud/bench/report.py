@@ -118,6 +118,7 @@ def _ratio_check(
     denominator: str,
     minimum: float,
     scaling: bool = False,
+    note: str = "",
 ) -> TargetCheck:
     """`numerator` / `denominator` in records/s. A scaling ratio (more workers / fewer) is
     set beside how busy each side kept the machine, not their CPU per record."""
@@ -135,7 +136,7 @@ def _ratio_check(
         f"≥ {minimum:.2f}",
         found.value >= minimum,
         cpu_ratio=cpu_ratio,
-        note=_cores_note(results, numerator, denominator) if scaling else "",
+        note=_cores_note(results, numerator, denominator) if scaling else note,
     )
 
 
@@ -147,6 +148,15 @@ def _cores_note(results: Results, more: str, fewer: str) -> str:
     cpus = results.get("meta", {}).get("machine", {}).get("cpus")
     of_cpus = f" of {cpus}" if cpus else ""
     return f"cores busy (all processes): {busy_more:.2f} against {busy_fewer:.2f}{of_cpus}"
+
+
+def _ceiling_note(results: Results) -> str:
+    """The limit loop is our code with no Faust at all: a Faust worker running that code cannot
+    outrun it, so limit / floor bounds pipeline / floor whatever Faust's own cost."""
+    limit, floor = throughput(results, "limit/record"), throughput(results, "faust-floor/record")
+    if limit is None or floor is None:
+        return ""
+    return f"ceiling here: limit loop (our code, no Faust) / floor {ratio(limit, floor).value:.2f}×"
 
 
 # The same paced runs through consumers that do no work, named beside the worker's latency.
@@ -193,6 +203,7 @@ def target_checks(results: Results) -> list[TargetCheck]:
             "pipeline-1w/record",
             "faust-floor/record",
             0.80,
+            note=_ceiling_note(results),
         ),
         _ratio_check(
             results,

@@ -289,13 +289,30 @@ def test_target_checks_on_medians() -> None:
     assert limit.value == pytest.approx(0.7) and limit.met is True
     assert limit.cpu_ratio == pytest.approx(80 / 120)
     assert checks["batched: pipeline / Quix peer"].met is True
-    assert checks["per-record: pipeline / Faust floor"].met is False
+    per_record = checks["per-record: pipeline / Faust floor"]
+    assert per_record.met is False and not per_record.note  # no per-record limit loop here
     assert checks["batched: 2 workers / 1 worker"].met is False  # 11k / 7k = 1.57
     assert checks["per-record: 2 workers / 1 worker"].met is None  # no completed repetition
     assert checks["p99 latency at 50% load"].met is True
     assert checks["p99 latency at 80% load"].met is False
     memory = checks["worker RSS 5M / 1M events"]
     assert memory.value == pytest.approx(1.05) and memory.met is True and not memory.note
+
+
+def test_the_per_record_target_names_the_ceiling_our_code_alone_allows() -> None:
+    results = {
+        "throughput": {
+            **RESULTS["throughput"],
+            "limit/record": _reps(4_500, 5_000, 5_500),  # our code with no Faust
+            "faust-floor/record": _reps(8_000, 8_000, 8_000),
+        }
+    }
+    per_record = {check.name: check for check in report.target_checks(results)}[
+        "per-record: pipeline / Faust floor"
+    ]
+    assert per_record.value == pytest.approx(0.5)
+    assert per_record.note == "ceiling here: limit loop (our code, no Faust) / floor 0.62×"
+    assert "floor 0.62×" in report.markdown(results)
 
 
 def test_cores_busy_count_every_process_of_a_run_and_name_the_scaling_sides() -> None:
