@@ -134,6 +134,30 @@ def _git_revision() -> str:
     return found.stdout.strip()
 
 
+def processor(cpuinfo: str) -> str:
+    """The processor as /proc/cpuinfo names it, family and model included: hosts that share a
+    marketing name ("AMD EPYC") ran these figures up to twice apart (docs/performance.md)."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    if "model name" not in fields:
+        return "unknown"
+    parts = [fields["model name"]]
+    if "cpu family" in fields and "model" in fields:
+        parts.append(f"family {fields['cpu family']} model {fields['model']}")
+    if "cpu MHz" in fields:
+        parts.append(f"{float(fields['cpu MHz']):,.0f} MHz")
+    return ", ".join(parts)
+
+
+def _processor() -> str:
+    try:
+        return processor(Path("/proc/cpuinfo").read_text(encoding="utf-8"))
+    except OSError:
+        return platform.processor() or "unknown"
+
+
 def _load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
@@ -164,6 +188,7 @@ async def run_benchmark(config: BenchConfig, say: Say) -> dict[str, Any]:
             "git_revision": _git_revision(),
             "machine": {
                 "cpus": os.cpu_count(),
+                "processor": _processor(),
                 "python": platform.python_version(),
                 "platform": platform.platform(),
                 "load_average_at_start": _load_average(),
@@ -526,10 +551,12 @@ def write_results(results: dict[str, Any], out_dir: Path, name: str) -> tuple[Pa
     table_path = out_dir / f"{name}.md"
     json_path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     meta = results.get("meta", {})
+    machine = meta.get("machine", {})
     header = (
         f"# Benchmark results ({meta.get('started', '?')}, revision {meta.get('git_revision', '?')})\n\n"
-        f"Machine: {meta.get('machine', {}).get('cpus', '?')} CPUs, load average at start "
-        f"{meta.get('machine', {}).get('load_average_at_start', '?')}, at end "
+        f"Machine: {machine.get('cpus', '?')} CPUs "
+        f"({machine.get('processor', 'processor not recorded')}), load average at start "
+        f"{machine.get('load_average_at_start', '?')}, at end "
         f"{meta.get('load_average_at_end', '?')}; run took {meta.get('seconds', 0):.0f} s. "
         f"Medians over {meta.get('config', {}).get('repetitions', '?')} repetitions; "
         "range = lowest–highest repetition; spread = range / median.\n\n"

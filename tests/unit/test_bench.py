@@ -12,6 +12,7 @@ import pytest
 
 from antifraud.bench import inputs, report
 from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
+from antifraud.bench.runner import processor, write_results
 from antifraud.bench.scenarios import LoadResult, pooled
 from antifraud.bench.stats import latency_summary, median, percentile, ratio, summarize
 from antifraud.contracts import CALLS_TOPIC, DLQ_TOPIC, TRANSFERS_TOPIC, Rejection, SourcePosition
@@ -405,6 +406,30 @@ def test_empty_results_give_a_table_of_unmeasured_targets() -> None:
     table = report.markdown({"skipped": ["memory: skipped, needs ~99s, 12s left"]})
     assert table.count("not measured") == 8
     assert "- memory: skipped" in table
+
+
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 26
+model\t\t: 2
+model name\t: AMD EPYC
+cpu MHz\t\t: 2596.120
+
+processor\t: 1
+model name\t: AMD EPYC
+cpu MHz\t\t: 2400.000
+"""
+
+
+def test_the_results_name_the_processor_they_ran_on(tmp_path: Any) -> None:
+    assert processor(CPUINFO) == "AMD EPYC, family 26 model 2, 2,596 MHz"
+    assert processor("model name\t: Neoverse-N1\n") == "Neoverse-N1"
+    assert processor("Hardware\t: BCM2835\n") == "unknown"
+    results = {**RESULTS, "meta": {"machine": {"cpus": 2, "processor": processor(CPUINFO)}}}
+    _, table = write_results(results, tmp_path, "run")
+    assert "Machine: 2 CPUs (AMD EPYC, family 26 model 2, 2,596 MHz), load" in table.read_text()
+    _, older = write_results(RESULTS, tmp_path, "older")  # a results file from before
+    assert "(processor not recorded)" in older.read_text()
 
 
 def test_time_estimates_come_from_the_closest_measured_figure() -> None:
