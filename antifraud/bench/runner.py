@@ -136,7 +136,7 @@ def _git_revision() -> str:
 
 def processor(cpuinfo: str) -> str:
     """The processor as /proc/cpuinfo names it, family and model included: hosts that share a
-    marketing name ("AMD EPYC") ran these figures up to twice apart (docs/performance.md)."""
+    marketing name ("AMD EPYC") ran the Faust floor two to three times apart (docs/performance.md)."""
     fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
         name, _, value = line.partition(":")
