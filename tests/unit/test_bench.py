@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -421,7 +422,7 @@ cpu MHz\t\t: 2400.000
 """
 
 
-def test_the_results_name_the_processor_they_ran_on(tmp_path: Any) -> None:
+def test_the_results_name_the_processor_they_ran_on(tmp_path: Path) -> None:
     assert processor(CPUINFO) == "AMD EPYC, family 26 model 2, 2,596 MHz"
     assert processor("model name\t: Neoverse-N1\n") == "Neoverse-N1"
     assert processor("Hardware\t: BCM2835\n") == "unknown"
