@@ -121,13 +121,15 @@ def _ratio_check(
     note: str = "",
 ) -> TargetCheck:
     """`numerator` / `denominator` in records/s. A scaling ratio (more workers / fewer) is
-    set beside how busy each side kept the machine, not their CPU per record."""
+    set beside how busy each side kept the machine, not their CPU per record; `note` is added
+    to what the check says itself."""
     top, bottom = throughput(results, numerator), throughput(results, denominator)
     if top is None or bottom is None:
         return TargetCheck(name, None, None, None, f"≥ {minimum:.2f}", None)
     found: Ratio = ratio(top, bottom)
     cpu_top, cpu_bottom = cpu_per_record(results, numerator), cpu_per_record(results, denominator)
     cpu_ratio = cpu_bottom / cpu_top if not scaling and cpu_top and cpu_bottom else None
+    notes = [_cores_note(results, numerator, denominator) if scaling else "", note]
     return TargetCheck(
         name,
         found.value,
@@ -136,7 +138,7 @@ def _ratio_check(
         f"≥ {minimum:.2f}",
         found.value >= minimum,
         cpu_ratio=cpu_ratio,
-        note=_cores_note(results, numerator, denominator) if scaling else note,
+        note="; ".join(text for text in notes if text),
     )
 
 
