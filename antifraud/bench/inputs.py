@@ -57,9 +57,10 @@ class Message:
     partition: int | None = None
 
 
-def frame(
-    records: Iterable[tuple[str, bytes | None, Mapping[str, Any]]], batch_size: int
-) -> list[Message]:
+Record = tuple[str, bytes | None, Mapping[str, Any]]  # topic, key, one contract record
+
+
+def frame(records: Iterable[Record], batch_size: int) -> list[Message]:
     """Per-record messages (batch_size 1, keyed) or key-less JSON arrays of one topic each."""
     if batch_size < 1:
         raise ValueError("batch_size: at least 1")
@@ -82,7 +83,7 @@ def frame(
 
 def as_records(
     events: Iterable[SourceEvent],
-) -> Iterator[tuple[str, bytes | None, Mapping[str, Any]]]:
+) -> Iterator[Record]:
     for event in events:
         yield event.topic, event.key, event.value
 
@@ -174,7 +175,7 @@ def replayed(topic: str, value: Mapping[str, Any], epoch: int, shift_s: float) -
 
 def replay(
     events: Sequence[SourceEvent], epochs: Iterable[int], shift_s: float
-) -> Iterator[tuple[str, bytes | None, Mapping[str, Any]]]:
+) -> Iterator[Record]:
     for epoch in epochs:
         for event in events:
             yield event.topic, event.key, replayed(event.topic, event.value, epoch, shift_s)
@@ -195,20 +196,27 @@ def probe_record(run_tag: str, index: int, start_ts: float) -> dict[str, Any]:
     }
 
 
-def probe_message(run_tag: str, index: int, start_ts: float) -> tuple[str, Message]:
+def probe_input(run_tag: str, index: int, start_ts: float) -> tuple[str, Record]:
+    """A probe's event id, and the probe keyed by its victim as the carriers key calls."""
     record = probe_record(run_tag, index, start_ts)
     callee: str = record["callee"]
-    return record["event_id"], Message(CALLS_TOPIC, callee.encode(), orjson.dumps(record), 1)
+    return record["event_id"], (CALLS_TOPIC, callee.encode(), record)
 
 
 def probe_task(value: bytes) -> bytes | None:
-    """A stand-in dissuasion task naming the probe a value carries (None if it is no probe):
-    what the consumers that do no work (broker echo, Faust floor) send, so the harness times it
-    as it times the worker's tasks."""
+    """A stand-in dissuasion task naming the probes a value carries, one record or an array of
+    them (None if it carries none): what the consumers that do no work (broker echo, Faust
+    floor) send, so the harness times it as it times the worker's tasks."""
     if _PROBE_ID_FIELD not in value:
         return None
-    record = orjson.loads(value)
-    return orjson.dumps({"source_event_ids": [record["event_id"]]})
+    parsed = orjson.loads(value)
+    records = parsed if isinstance(parsed, list) else [parsed]
+    probes = [
+        record["event_id"]
+        for record in records
+        if isinstance(record, dict) and str(record.get("event_id", "")).startswith(PROBE_ID_PREFIX)
+    ]
+    return orjson.dumps({"source_event_ids": probes}) if probes else None
 
 
 def probe_ids(task: bytes) -> list[str]:

@@ -280,12 +280,22 @@ def _check_value(check: TargetCheck) -> str:
 
 def _latency_lines(results: Results, section: str, label: str) -> list[str]:
     lines = []
-    for entry in results.get(section, {}).get("loads", []):
+    measured = results.get(section, {})
+    # Sections from before batched latency was measured carry no "input": they were per-record.
+    per_record = measured.get("input", "record") == "record"
+    for entry in measured.get("loads", []):
+        form = "per-record"
+        if not per_record:
+            messages = entry.get("messages_sent", 0)
+            per_array = (
+                f", {entry['records_sent'] / messages:,.1f} records each" if messages else ""
+            )
+            form = f"arrays every {measured['array_wait_s'] * 1000:.0f} ms{per_array}"
         latency = entry["latency"]
         if not latency.get("probes"):
             lines.append(
                 f"| {label} at {entry['load']:.0%} load "
-                f"({entry['offered_records_per_s']:,.0f} records/s) | per-record | – | – "
+                f"({entry['offered_records_per_s']:,.0f} records/s) | {form} | – | – "
                 f"| 0 probes out, {latency.get('lost', 0)} not out in time | – | – |"
             )
             continue
@@ -297,7 +307,7 @@ def _latency_lines(results: Results, section: str, label: str) -> list[str]:
         )
         lines.append(
             f"| {label} at {entry['load']:.0%} load "
-            f"({entry['offered_records_per_s']:,.0f} records/s), p50 / p95 / p99 ms | per-record "
+            f"({entry['offered_records_per_s']:,.0f} records/s), p50 / p95 / p99 ms | {form} "
             f"| {latency['p50_ms']:,.0f} / {latency['p95_ms']:,.0f} / {latency['p99_ms']:,.0f} "
             f"| {spread} | {latency['probes']} probes out, "
             f"{latency['lost']} not out in time "
@@ -340,6 +350,8 @@ def markdown(results: Results) -> str:
         ("latency_limit_loop", "5b same, limit loop instead of the worker"),
         ("latency_broker_echo", "5c same, broker echo (no work) instead of the worker"),
         ("latency_faust_floor", "5d same, Faust floor (no work) instead of the worker"),
+        ("latency_batched", "5e latency append → task, batched input"),
+        ("latency_batched_broker_echo", "5f same, broker echo (no work) instead of the worker"),
     )
     for section, label in latency_rows:
         lines += _latency_lines(results, section, label)

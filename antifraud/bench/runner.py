@@ -1,12 +1,12 @@
 """One benchmark run: generate the input once, run every measurement on it, write the results.
 
-The order is fixed so a run is comparable with the next: per-record input (bare consumer,
-limit; the Faust floor, one worker and two workers taking turns; latency of the worker and of
-the two consumers that do no work, the broker echo and the Faust floor), batched input (the
-limit loop, one worker, two workers and the Quix peer taking turns), then memory. Each
-measurement starts its own broker and Redis; the sides taking turns each have their own, paused
-while another side runs. With a deadline (the default), a measurement that would not finish in
-time is skipped and named.
+The order is fixed so a run is comparable with the next: per-record input (bare consumer, limit;
+the Faust floor, one worker and two workers taking turns; latency of the worker and of the two
+consumers that do no work, the broker echo and the Faust floor), batched input (the limit loop,
+one worker, two workers and the Quix peer taking turns; latency on arrays, when asked for), then
+memory. Each measurement starts its own broker and Redis; the sides taking turns each have their
+own, paused while another side runs. With a deadline (the default), a measurement that would not
+finish in time is skipped and named.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from antifraud.bench import report
 from antifraud.bench.inputs import Message, as_records, frame
 from antifraud.bench.kafka_io import INPUT_LINGER_MS, InputProducer
 from antifraud.bench.scenarios import (
+    ARRAY_WAIT_S,
     DRAIN_S,
     Background,
     Environment,
@@ -51,9 +52,10 @@ from antifraud.bench.stats import summarize
 from antifraud.settings import Settings, get_settings
 
 SECTIONS = ("bare", "limit", "floor", "pipeline", "latency", "scale", "quix", "memory")
-# Not in the default run: the latency of the limit loop at the same offered loads (shows what
-# the consumer's fetch wait costs; see docs/performance.md).
-EXTRA_SECTIONS = ("latency-limit",)
+# Not in the default run (its 10 minutes): the latency of the limit loop at the same offered
+# loads (shows what the consumer's fetch wait costs; see docs/performance.md), and the latency of
+# the worker and the broker echo on batched input, paced at loads of the batched worker's rate.
+EXTRA_SECTIONS = ("latency-limit", "latency-batched")
 _DAY_S = 86_400.0
 # A consumer under test and what to do with its harness after its repetitions.
 Contender = tuple[Subject, Callable[[Harness, Repetitions], Any] | None]
@@ -379,39 +381,47 @@ async def _run_sections(
         await _in_env(work, "bare-record", base, bare_body)
     if "limit" in sections:
         await throughput_of("limit", "record", ModuleSubject("limit", "antifraud.bench.limit"))
-    basis: list[float] = []
+    # The one worker's median rate on each input: what the latency loads are fractions of.
+    bases: dict[str, float] = {}
 
-    async def record_basis(_harness: Harness, measured: Repetitions) -> None:
-        rates = [rep.per_second for rep in measured.reps if rep.completed]
-        if rates:
-            basis.append(summarize(rates).median)
+    def basis_of(form: str) -> Callable[[Harness, Repetitions], Awaitable[None]]:
+        async def record_basis(_harness: Harness, measured: Repetitions) -> None:
+            rates = [rep.per_second for rep in measured.reps if rep.completed]
+            if rates:
+                bases[form] = summarize(rates).median
 
-    worker_needed = bool(sections & {"pipeline", "latency", *EXTRA_SECTIONS})
+        return record_basis
+
+    worker_needed = bool(sections & {"pipeline", "latency", "latency-limit"})
     # The per-record targets are ratios (worker / floor, two workers / one): their sides take
     # turns, not minutes apart.
     per_record: list[Contender] = []
     if "floor" in sections:
         per_record.append((ModuleSubject("faust-floor", "streams.bench_floor", FLOOR_ARGS), None))
     if worker_needed:
-        per_record.append((WorkersSubject("pipeline-1w", 1), record_basis))
+        per_record.append((WorkersSubject("pipeline-1w", 1), basis_of("record")))
     if "scale" in sections:
         per_record.append((WorkersSubject("pipeline-2w", 2), None))
     await measured_together("record", per_record)
     latency_run_s = config.latency_seconds + DRAIN_S + 5.0
 
     async def latency_of(
-        key: str, subject_of: Callable[[str], Subject], loads: Sequence[float]
+        key: str,
+        subject_of: Callable[[str], Subject],
+        loads: Sequence[float],
+        form: str = "record",
     ) -> None:
         """Each load on a fresh broker: the embedded broker slows down as its batches pile up
         (`antifraud bench broker-drift`), and one environment through every run made each run
         slower than the one before."""
-        if not basis:
-            say("latency: no per-record throughput to base the loads on; skipped")
+        basis = bases.get(form)
+        if basis is None:
+            say(f"{key}: no {form} throughput of one worker to base the loads on; skipped")
             return
         if loads:
             say(
                 f"{key.replace('_', ' ')} at {', '.join(f'{load:.0%}' for load in loads)} "
-                f"of {basis[0]:,.0f} records/s, each load on a fresh broker ..."
+                f"of {basis:,.0f} records/s, each load on a fresh broker ..."
             )
         found: list[LoadResult] = []
 
@@ -420,12 +430,13 @@ async def _run_sections(
                 await measure_latency(
                     harness,
                     Background(inputs.events, inputs.shift_s),
-                    basis[0],
+                    basis,
                     load,
                     config.latency_seconds,
                     config.probe_every,
                     config.repetitions,
                     say,
+                    array_records=config.batch_size if form == "batched" else 1,
                 )
             )
 
@@ -433,7 +444,7 @@ async def _run_sections(
             name = f"{key.replace('_', '-')}-{load * 100:.0f}"
             await throughput_of(
                 name,
-                "record",
+                form,
                 subject_of(name),
                 functools.partial(at_load, load=load),
                 repetitions=0,
@@ -445,8 +456,10 @@ async def _run_sections(
                 say(f"  latency: the consumer did not drain at {load:.0%}; higher loads not run")
                 break
         results[key] = {
-            "basis": "pipeline-1w/record median",
-            "basis_records_per_s": basis[0],
+            "input": form,
+            "array_wait_s": ARRAY_WAIT_S if form == "batched" else None,
+            "basis": f"pipeline-1w/{form} median",
+            "basis_records_per_s": basis,
             "probe_every": config.probe_every,
             "loads": [load.as_dict() for load in found],
         }
@@ -480,8 +493,8 @@ async def _run_sections(
     batched: list[Contender] = []
     if "limit" in sections:
         batched.append((ModuleSubject("limit", "antifraud.bench.limit"), None))
-    if "pipeline" in sections:
-        batched.append((WorkersSubject("pipeline-1w", 1), None))
+    if sections & {"pipeline", "latency-batched"}:
+        batched.append((WorkersSubject("pipeline-1w", 1), basis_of("batched")))
     if "scale" in sections:
         batched.append((WorkersSubject("pipeline-2w", 2), None))
     if "quix" in sections:
@@ -490,6 +503,17 @@ async def _run_sections(
         else:
             say("quix-peer: quixstreams is not installed; skipped")
     await measured_together("batched", batched)
+    if "latency-batched" in sections:
+        # Arrays of what came due in each ARRAY_WAIT_S, as a carrier's adapter would send them.
+        await latency_of(
+            "latency_batched", lambda name: WorkersSubject(name, 1), config.loads, "batched"
+        )
+        await latency_of(
+            "latency_batched_broker_echo",
+            lambda name: ModuleSubject(name, "antifraud.bench.echo"),
+            config.echo_loads,
+            "batched",
+        )
 
     # --- memory ----------------------------------------------------------------------------
     if "memory" in sections:

@@ -18,12 +18,11 @@ import re
 import signal
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
@@ -31,11 +30,12 @@ from antifraud.bench.inputs import (
     PROBE_DURATION_S,
     PROBE_RANGE,
     Message,
+    Record,
     SourceEvent,
     frame,
     marker_id,
     markers,
-    probe_message,
+    probe_input,
     replayed,
 )
 from antifraud.bench.kafka_io import BareRead, InputProducer, OutputWatcher, bare_consume
@@ -53,6 +53,9 @@ Say = Callable[[str], None]
 HOST = "127.0.0.1"
 _DEAD_LETTER_LOG = re.compile(r"dead letter from ([\w.]+)/(\d+)@")
 DRAIN_S = 20.0  # how long a latency run waits for its last probes after the load ends
+# How long the stand-in for a carrier's adapter collects records before it sends them as arrays
+# (batched latency): a few ms, as the producers' own linger.
+ARRAY_WAIT_S = 0.01
 _BREATHE_S = 0.1  # how long a paused environment runs now and then to keep its group session
 
 
@@ -674,15 +677,13 @@ class Background:
     events: Sequence[SourceEvent]
     shift_s: float
 
-    def stream(self, first_epoch: int) -> Iterator[tuple[Message, float]]:
+    def stream(self, first_epoch: int) -> Iterator[tuple[Record, float]]:
+        """(topic, key, record) with the record's event time, the events over and over."""
         epoch = first_epoch
         while True:
             for event in self.events:
                 value = replayed(event.topic, event.value, epoch, self.shift_s)
-                yield (
-                    Message(event.topic, event.key, orjson.dumps(value), 1),
-                    event.event_ts + epoch * self.shift_s,
-                )
+                yield (event.topic, event.key, value), event.event_ts + epoch * self.shift_s
             epoch += 1
 
 
@@ -697,6 +698,8 @@ class LoadResult:
     latencies_kafka_s: list[float]
     completed: bool
     p99_by_run_ms: list[float] = field(default_factory=list)
+    records_sent: int = 0
+    messages_sent: int = 0  # fewer than the records when they went as arrays
 
     def summary(self) -> LatencySummary:
         return latency_summary(self.latencies_s, self.probes_sent - len(self.latencies_s))
@@ -714,6 +717,8 @@ class LoadResult:
             "latency": self.summary().as_dict(),
             "latency_to_output_timestamp": stamped.as_dict(),
             "p99_ms_by_run": self.p99_by_run_ms,
+            "records_sent": self.records_sent,
+            "messages_sent": self.messages_sent,
             "completed": self.completed,
         }
 
@@ -733,23 +738,34 @@ def pooled(runs: Sequence[LoadResult]) -> LoadResult:
         latencies_kafka_s=[latency for run in runs for latency in run.latencies_kafka_s],
         completed=all(run.completed for run in runs),
         p99_by_run_ms=[run.summary().p99_ms for run in runs],
+        records_sent=sum(run.records_sent for run in runs),
+        messages_sent=sum(run.messages_sent for run in runs),
     )
 
 
 async def paced_load(
     harness: Harness,
-    background: Iterator[tuple[Message, float]],
+    background: Iterator[tuple[Record, float]],
     rate: float,
     duration_s: float,
     probe_every: int,
     probe_tag: str,
     probe_start: int,
     load: float,
+    array_records: int = 1,
 ) -> LoadResult:
-    """Offer `rate` records/s for `duration_s`; every `probe_every`-th record is a probe."""
+    """Offer `rate` records/s for `duration_s`; every `probe_every`-th record is a probe.
+
+    One message per record, sent as each falls due (steps of ~2 ms), is the default. With
+    `array_records` above 1 the pacing stands in for a carrier's adapter instead: every
+    `ARRAY_WAIT_S` it sends what fell due meanwhile as key-less arrays of at most that many
+    records of one topic, and a probe's latency starts when it fell due, so the time it
+    waited in the adapter counts."""
     producer = harness.producer
+    arrays = array_records > 1
     probe_sent: dict[str, float] = {}
     sent = 0
+    messages = 0
     last_event_ts = 0.0
     started = time.monotonic()
     wall_started = time.time()
@@ -758,18 +774,34 @@ async def paced_load(
         if elapsed >= duration_s:
             break
         due = int(elapsed * rate) + 1 - sent
+        step: list[Record] = []
+        step_probes: dict[str, int] = {}  # probe id -> its place in the step
         for _ in range(due):
             if sent % probe_every == probe_every - 1:
-                index = probe_start + len(probe_sent)
-                probe_id, message = probe_message(
+                index = probe_start + len(probe_sent) + len(step_probes)
+                probe_id, probe = probe_input(
                     probe_tag, index, (last_event_ts or time.time()) - PROBE_DURATION_S
                 )
-                probe_sent[probe_id] = await producer.send(message)
+                step_probes[probe_id] = len(step)
+                step.append(probe)
             else:
-                message, last_event_ts = next(background)
-                await producer.send(message)
+                record, last_event_ts = next(background)
+                step.append(record)
             sent += 1
-        await asyncio.sleep(0.002)
+        if arrays:
+            first_due = sent - len(step)  # record n of the load fell due at n / rate
+            for message in frame(step, array_records):
+                await producer.send(message)
+                messages += 1
+            probe_sent.update(
+                (probe_id, wall_started + (first_due + at) / rate)
+                for probe_id, at in step_probes.items()
+            )
+        else:
+            handed = [await producer.send(message) for message in frame(step, 1)]
+            probe_sent.update((probe_id, handed[at]) for probe_id, at in step_probes.items())
+            messages += len(handed)
+        await asyncio.sleep(ARRAY_WAIT_S if arrays else 0.002)
     await producer.flush()
     offered_seconds = time.time() - wall_started
     # Probes not out within DRAIN_S of the end of the load count as lost: past that the
@@ -791,6 +823,8 @@ async def paced_load(
         latencies_s=latencies,
         latencies_kafka_s=stamped,
         completed=tail.completed,
+        records_sent=sent,
+        messages_sent=messages,
     )
 
 
@@ -803,6 +837,7 @@ async def measure_latency(
     probe_every: int,
     runs: int,
     say: Say,
+    array_records: int = 1,
 ) -> LoadResult:
     """`runs` paced runs at one load, each on fresh state; the figure pools their probes."""
     stream = background.stream(first_epoch=100)
@@ -813,7 +848,7 @@ async def measure_latency(
     for _ in range(runs):
         await harness.env.reset_state()
         run = await paced_load(
-            harness, stream, rate, duration_s, probe_every, probe_tag, probes, load
+            harness, stream, rate, duration_s, probe_every, probe_tag, probes, load, array_records
         )
         probes += run.probes_sent
         load_runs.append(run)
@@ -884,7 +919,7 @@ async def measure_memory(
 
     def chunks() -> Iterator[list[Message]]:
         epoch = 1
-        records: list[tuple[str, bytes | None, Mapping[str, Any]]] = []
+        records: list[Record] = []
         produced = 0
         while produced < target:
             for event in base:

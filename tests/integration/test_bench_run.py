@@ -1,7 +1,7 @@
-"""`antifraud bench` end to end, cut down: the latency section (worker, broker echo and Faust
-floor, each on its own brokers), the sides of the ratios taking turns (each paused while
-another is measured, breathing to keep its group, the Quix peer's too), and the broker drift
-measurement."""
+"""`antifraud bench` end to end, cut down: the latency sections (worker, broker echo and Faust
+floor, each on its own brokers; per-record and batched input), the sides of the ratios taking
+turns (each paused while another is measured, breathing to keep its group, the Quix peer's too),
+and the broker drift measurement."""
 
 from __future__ import annotations
 
@@ -60,6 +60,36 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
     assert floor["completed"] and floor["latency"]["lost"] == 0
     assert floor["latency"]["probes"] == floor["probes_sent"] > 0
     assert "latency-faust-floor-25 [record] ..." in said
+
+
+async def test_batched_latency_sends_arrays_paced_at_the_batched_workers_rate(
+    tmp_path: Path,
+) -> None:
+    said: list[str] = []
+    config = BenchConfig(
+        out_dir=tmp_path,
+        repetitions=2,
+        events=1000,
+        warm_events=200,
+        loads=(0.25,),
+        echo_loads=(0.25,),
+        latency_seconds=2.0,
+        probe_every=10,
+        sections=("latency-batched",),
+        deadline_s=None,
+    )
+    results = await run_benchmark(config, said.append)
+    assert list(results["throughput"]) == ["pipeline-1w/batched"]  # the basis, nothing else
+    section = results["latency_batched"]
+    assert section["input"] == "batched" and section["basis_records_per_s"] > 0
+    for found, name in ((section, "latency-batched-25"), (
+        results["latency_batched_broker_echo"], "latency-batched-broker-echo-25"
+    )):  # fmt: skip
+        (load,) = found["loads"]
+        assert load["completed"] and load["latency"]["lost"] == 0
+        assert load["latency"]["probes"] == load["probes_sent"] > 0
+        assert load["records_sent"] > 3 * load["messages_sent"] > 0  # arrays, not one each
+        assert f"{name} [batched] ..." in said
 
 
 async def test_broker_drift_reports_each_window_of_the_paced_load() -> None:
