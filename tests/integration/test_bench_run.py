@@ -25,9 +25,9 @@ from antifraud.settings import get_settings
 from tests.processes import process_state
 
 
-async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_path: Path) -> None:
-    said: list[str] = []
-    config = BenchConfig(
+def _latency_at_a_quarter(tmp_path: Path, section: str) -> BenchConfig:
+    """One latency section cut down: each consumer at 25 % load, two short runs."""
+    return BenchConfig(
         out_dir=tmp_path,
         repetitions=2,
         events=1000,
@@ -37,10 +37,14 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
         latency_seconds=2.0,
         probe_every=10,
         floor_loads=(0.25,),
-        sections=("latency",),
+        sections=(section,),
         deadline_s=None,
     )
-    results = await run_benchmark(config, said.append)
+
+
+async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_path: Path) -> None:
+    said: list[str] = []
+    results = await run_benchmark(_latency_at_a_quarter(tmp_path, "latency"), said.append)
     basis = results["throughput"]["pipeline-1w/record"]
     assert [rep["completed"] for rep in basis["reps"]] == [True, True]
     (load,) = results["latency"]["loads"]
@@ -66,19 +70,7 @@ async def test_batched_latency_sends_arrays_paced_at_the_batched_workers_rate(
     tmp_path: Path,
 ) -> None:
     said: list[str] = []
-    config = BenchConfig(
-        out_dir=tmp_path,
-        repetitions=2,
-        events=1000,
-        warm_events=200,
-        loads=(0.25,),
-        echo_loads=(0.25,),
-        latency_seconds=2.0,
-        probe_every=10,
-        sections=("latency-batched",),
-        deadline_s=None,
-    )
-    results = await run_benchmark(config, said.append)
+    results = await run_benchmark(_latency_at_a_quarter(tmp_path, "latency-batched"), said.append)
     assert list(results["throughput"]) == ["pipeline-1w/batched"]  # the basis, nothing else
     section = results["latency_batched"]
     assert section["input"] == "batched" and section["basis_records_per_s"] > 0
