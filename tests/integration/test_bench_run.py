@@ -74,10 +74,12 @@ async def test_batched_latency_sends_arrays_paced_at_the_batched_workers_rate(
     assert list(results["throughput"]) == ["pipeline-1w/batched"]  # the basis, nothing else
     section = results["latency_batched"]
     assert section["input"] == "batched" and section["basis_records_per_s"] > 0
-    for found, name in ((section, "latency-batched-25"), (
-        results["latency_batched_broker_echo"], "latency-batched-broker-echo-25"
-    )):  # fmt: skip
-        (load,) = found["loads"]
+    names = {
+        "latency_batched": "latency-batched-25",
+        "latency_batched_broker_echo": "latency-batched-broker-echo-25",
+    }
+    for key, name in names.items():
+        (load,) = results[key]["loads"]
         assert load["completed"] and load["latency"]["lost"] == 0
         assert load["latency"]["probes"] == load["probes_sent"] > 0
         assert load["records_sent"] > 3 * load["messages_sent"] > 0  # arrays, not one each

@@ -519,9 +519,17 @@ def test_runs_at_one_load_pool_their_probes_and_keep_each_runs_p99() -> None:
 
 def test_batched_latency_rows_say_how_the_records_were_sent() -> None:
     run = LoadResult(
-        0.5, 6_000.0, 5_990.0, 10.0, 1_500, [0.05] * 1_500, [0.04] * 1_500, True,
-        records_sent=60_000, messages_sent=1_800,
-    )  # fmt: skip
+        load=0.5,
+        offered_per_s=6_000.0,
+        achieved_per_s=5_990.0,
+        seconds=10.0,
+        probes_sent=1_500,
+        latencies_s=[0.05] * 1_500,
+        latencies_kafka_s=[0.04] * 1_500,
+        completed=True,
+        records_sent=60_000,
+        messages_sent=1_800,
+    )
     both = pooled([run, run])
     assert (both.records_sent, both.messages_sent) == (120_000, 3_600)
     section = {"input": "batched", "array_wait_s": 0.01, "loads": [both.as_dict()]}
