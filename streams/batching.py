@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 _END = object()  # the reader stopped: the stream ended or failed
@@ -34,7 +34,7 @@ def _take_waiting(queue: asyncio.Queue[Any], batch: list[Any], max_events: int) 
     return False
 
 
-async def batches_while_busy(stream: Any, max_events: int) -> AsyncIterator[list[Any]]:
+async def batches_while_busy(stream: Any, max_events: int) -> AsyncGenerator[list[Any], None]:
     stream.enable_acks = False  # acked below, once the batch was handled
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_events)
     failure: list[BaseException] = []

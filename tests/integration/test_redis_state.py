@@ -110,6 +110,7 @@ async def test_a_callers_first_sighting_is_its_earliest_and_forgotten_when_idle(
     if isinstance(seen_store, MemoryStateStore):
         assert list(seen_store.first_seen) == [current]
     else:
+        assert isinstance(seen_store, RedisStateStore)
         client = seen_store.client
         assert await client.keys("af-seen:first_seen:*") == [
             f"af-seen:first_seen:{current}".encode()

@@ -54,7 +54,7 @@ def test_notebooks_execute_on_small_data(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("ANTIFRAUD_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("ANTIFRAUD_PROFILES", str(small_profiles(tmp_path / "profiles.csv")))
     for script in PAIRS:
-        notebook = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+        notebook = nbformat.read(script.with_suffix(".ipynb"), as_version=4)  # type: ignore[no-untyped-call]
         client = nbclient.NotebookClient(
             notebook,
             timeout=180,

@@ -85,9 +85,9 @@ async def test_a_large_take_is_scored_in_parts_with_the_same_outcome() -> None:
         batch_sizes: list[int] = []
         process = pipeline.process
 
-        async def counted(batch: Sequence[InputMessage]) -> BatchResult:
-            batch_sizes.append(len(batch))
-            return await process(batch)
+        async def counted(messages: Sequence[InputMessage]) -> BatchResult:
+            batch_sizes.append(len(messages))
+            return await process(messages)
 
         pipeline.process = counted  # type: ignore[method-assign]
 
