@@ -35,6 +35,16 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _latency_rates(raw: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(part.replace("_", "")) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter("records/s, comma-separated, e.g. 2500,4000") from None
+    if any(rate <= 0 for rate in rates):
+        raise typer.BadParameter("each rate: more than 0 records/s")
+    return rates
+
+
 def _memory_events(raw: str) -> tuple[int, int] | None:
     if raw == "auto":
         return None
@@ -61,6 +71,13 @@ def run(
     latency_seconds: Annotated[
         float, typer.Option(help="Paced seconds per offered load and run.")
     ] = 10.0,
+    latency_rates: Annotated[
+        str,
+        typer.Option(
+            help="Records/s (e.g. 2500,4000) every latency section offers instead of its loads "
+            "(25/50/80 % of one worker's rate), to compare inputs at the same rates."
+        ),
+    ] = "",
     memory_events: Annotated[
         str,
         typer.Option(
@@ -101,6 +118,7 @@ def run(
         batch_size=batch_size,
         seed=seed,
         latency_seconds=latency_seconds,
+        latency_rates=_latency_rates(latency_rates),
         memory_events=_memory_events(memory_events),
         memory_seconds=memory_seconds,
         sections=sections,

@@ -75,6 +75,9 @@ class BenchConfig:
     loads: tuple[float, ...] = (0.25, 0.5, 0.8)
     echo_loads: tuple[float, ...] = (0.5, 0.8)  # the loads the latency targets are set at
     floor_loads: tuple[float, ...] = (0.5,)  # Faust's own latency where the 60 ms target is set
+    # Records/s every latency section offers instead of its loads, so that inputs and consumers
+    # are compared at the same rates (a load is then that rate over the section's basis).
+    latency_rates: tuple[float, ...] = ()
     latency_seconds: float = 10.0
     probe_every: int = 40
     memory_events: tuple[int, int] | None = None  # None: as many as memory_seconds afford
@@ -418,6 +421,8 @@ async def _run_sections(
         if basis is None:
             say(f"{key}: no {form} throughput of one worker to base the loads on; skipped")
             return
+        if config.latency_rates:
+            loads = [rate / basis for rate in config.latency_rates]
         if loads:
             say(
                 f"{key.replace('_', ' ')} at {', '.join(f'{load:.0%}' for load in loads)} "

@@ -9,7 +9,10 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from antifraud.bench import brokerdrift
 from antifraud.bench.procs import total_cpu
@@ -66,20 +69,21 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
     assert "latency-faust-floor-25 [record] ..." in said
 
 
-async def test_batched_latency_sends_arrays_paced_at_the_batched_workers_rate(
-    tmp_path: Path,
-) -> None:
+async def test_batched_latency_sends_arrays_at_the_rates_asked_for(tmp_path: Path) -> None:
     said: list[str] = []
-    results = await run_benchmark(_latency_at_a_quarter(tmp_path, "latency-batched"), said.append)
+    config = replace(_latency_at_a_quarter(tmp_path, "latency-batched"), latency_rates=(2_000.0,))
+    results = await run_benchmark(config, said.append)
     assert list(results["throughput"]) == ["pipeline-1w/batched"]  # the basis, nothing else
     section = results["latency_batched"]
-    assert section["input"] == "batched" and section["basis_records_per_s"] > 0
+    assert section["input"] == "batched"
+    load_pct = 2_000.0 / section["basis_records_per_s"] * 100  # the rate, as a share of the basis
     names = {
-        "latency_batched": "latency-batched-25",
-        "latency_batched_broker_echo": "latency-batched-broker-echo-25",
+        "latency_batched": f"latency-batched-{load_pct:.0f}",
+        "latency_batched_broker_echo": f"latency-batched-broker-echo-{load_pct:.0f}",
     }
     for key, name in names.items():
         (load,) = results[key]["loads"]
+        assert load["offered_records_per_s"] == pytest.approx(2_000.0)
         assert load["completed"] and load["latency"]["lost"] == 0
         assert load["latency"]["probes"] == load["probes_sent"] > 0
         assert load["records_sent"] > 3 * load["messages_sent"] > 0  # arrays, not one each

@@ -10,8 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
 from antifraud.bench import inputs, report
+from antifraud.bench.cli import bench_app
 from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
 from antifraud.bench.runner import processor, write_results
 from antifraud.bench.scenarios import LoadResult, pooled
@@ -541,3 +543,10 @@ def test_batched_latency_rows_say_how_the_records_were_sent() -> None:
     assert "| 5f same, broker echo (no work) instead of the worker at 50% load" in table
     # Not a latency target: those are set on per-record input.
     assert "| p99 latency at 50% load | – | ≤ 60 ms | not measured |" in table
+
+
+@pytest.mark.parametrize("rates", ["4000,x", "4000,0"])
+def test_latency_rates_that_are_no_rates_are_refused_before_anything_runs(rates: str) -> None:
+    result = CliRunner().invoke(bench_app, ["--latency-rates", rates])
+    assert result.exit_code == 2  # typer's usage error, raised before any broker starts
+    assert "Invalid value:" in result.output and "records/s" in result.output
