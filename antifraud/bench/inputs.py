@@ -11,7 +11,7 @@ seeing the marker of every input partition come out means everything before it w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -171,6 +171,14 @@ def replayed(topic: str, value: Mapping[str, Any], epoch: int, shift_s: float) -
     if field in copy:
         copy[field] = shift_time(copy[field], epoch * shift_s)
     return copy
+
+
+def replay(
+    events: Sequence[SourceEvent], epochs: Iterable[int], shift_s: float
+) -> Iterator[Record]:
+    for epoch in epochs:
+        for event in events:
+            yield event.topic, event.key, replayed(event.topic, event.value, epoch, shift_s)
 
 
 def probe_record(run_tag: str, index: int, start_ts: float) -> dict[str, Any]:
