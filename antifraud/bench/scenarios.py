@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import signal
@@ -36,6 +37,7 @@ from antifraud.bench.inputs import (
     marker_id,
     markers,
     probe_input,
+    replay,
     replayed,
 )
 from antifraud.bench.kafka_io import BareRead, InputProducer, OutputWatcher, bare_consume
@@ -918,21 +920,11 @@ async def measure_memory(
     report_every = max(target // 10, chunk_events)
 
     def chunks() -> Iterator[list[Message]]:
-        epoch = 1
-        records: list[Record] = []
-        produced = 0
-        while produced < target:
-            for event in base:
-                records.append(
-                    (event.topic, event.key, replayed(event.topic, event.value, epoch, shift_s))
-                )
-                produced += 1
-                if len(records) >= chunk_events or produced >= target:
-                    yield frame(records, batch_size)
-                    records = []
-                    if produced >= target:
-                        return
-            epoch += 1
+        records = replay(base, itertools.count(1), shift_s)
+        for start in range(0, target, chunk_events):
+            yield frame(
+                list(itertools.islice(records, min(chunk_events, target - start))), batch_size
+            )
 
     processed = 0
     started = time.monotonic()
