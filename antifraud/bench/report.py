@@ -278,6 +278,24 @@ def _check_value(check: TargetCheck) -> str:
     return f"{check.value:.2f}×"
 
 
+_CPU_COLUMNS = ("subject", "redis", "kafka")  # consumer / Redis / broker
+
+
+def _cpu_cells(per_record: Sequence[float | None], busy: float | None) -> str:
+    """The CPU µs/record and cores busy cells of a row."""
+    cpu_cell = " / ".join("–" if value is None else f"{value:,.0f}" for value in per_record)
+    return f"{cpu_cell} | {'–' if busy is None else f'{busy:.2f}'}"
+
+
+def _load_cpu_cells(entry: Mapping[str, Any]) -> str:
+    """A latency load's CPU per record and cores busy from its start until its last record was
+    out (results from before these were recorded have neither)."""
+    per_record = entry.get("cpu_us_per_record", {})
+    cpu_s, busy_s = entry.get("cpu_s", {}), entry.get("busy_seconds", 0.0)
+    busy = sum(cpu_s.values()) / busy_s if cpu_s and busy_s > 0 else None
+    return _cpu_cells([per_record.get(process) for process in _CPU_COLUMNS], busy)
+
+
 def _latency_lines(results: Results, section: str, label: str) -> list[str]:
     lines = []
     measured = results.get(section, {})
@@ -296,7 +314,8 @@ def _latency_lines(results: Results, section: str, label: str) -> list[str]:
             lines.append(
                 f"| {label} at {entry['load']:.0%} load "
                 f"({entry['offered_records_per_s']:,.0f} records/s) | {form} | – | – "
-                f"| 0 probes out, {latency.get('lost', 0)} not out in time | – | – |"
+                f"| 0 probes out, {latency.get('lost', 0)} not out in time "
+                f"| {_load_cpu_cells(entry)} |"
             )
             continue
         by_run = entry.get("p99_ms_by_run") or []
@@ -311,7 +330,7 @@ def _latency_lines(results: Results, section: str, label: str) -> list[str]:
             f"| {latency['p50_ms']:,.0f} / {latency['p95_ms']:,.0f} / {latency['p99_ms']:,.0f} "
             f"| {spread} | {latency['probes']} probes out, "
             f"{latency['lost']} not out in time "
-            f"| – | – |"
+            f"| {_load_cpu_cells(entry)} |"
         )
     return lines
 
@@ -336,14 +355,11 @@ def markdown(results: Results) -> str:
         if found is None:
             continue
         median_cell, range_cell, spread_cell = _summary_cells(found)
-        cpu = [cpu_per_record(results, key, process) for process in ("subject", "redis", "kafka")]
-        cpu_cell = " / ".join("–" if value is None else f"{value:,.0f}" for value in cpu)
+        cpu = [cpu_per_record(results, key, process) for process in _CPU_COLUMNS]
         form_cell = f"batched ×{batch}" if form == "batched" else form
-        busy = cores_busy(results, key)
-        busy_cell = "–" if busy is None else f"{busy:.2f}"
         lines.append(
             f"| {label}, records/s | {form_cell} | {median_cell} | {range_cell} "
-            f"| {spread_cell} | {cpu_cell} | {busy_cell} |"
+            f"| {spread_cell} | {_cpu_cells(cpu, cores_busy(results, key))} |"
         )
     latency_rows = (
         ("latency", "5 latency append → task"),

@@ -395,7 +395,8 @@ class Harness:
         await self.warm_up([], timeout_s)
         return time.perf_counter() - started
 
-    def _cpu(self) -> dict[str, float]:
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds used so far: the consumer under test, each server, the harness itself."""
         readings = {"subject": sum(cpu_seconds(pid) for pid in self.subject.pids())}
         for name, pid in self.env.server_pids().items():
             readings[name] = cpu_seconds(pid)
@@ -413,7 +414,7 @@ class Harness:
             for partition in range(partitions)
         ]
         calls_before = await self.env.redis_calls()
-        cpu_before = self._cpu()
+        cpu_before = self.cpu_now()
         started = time.time()
         await self.producer.send_all(messages)
         await self.producer.send_all(markers(self.env.run_id, name, partitions))
@@ -426,7 +427,7 @@ class Harness:
         ended = max((seen[m] for m in wanted if m in seen), default=time.time())
         if not completed:
             ended = time.time()
-        cpu_after = self._cpu()
+        cpu_after = self.cpu_now()
         calls_after = await self.env.redis_calls()
         return Phase(
             records=sum(message.records for message in messages),
@@ -702,6 +703,10 @@ class LoadResult:
     p99_by_run_ms: list[float] = field(default_factory=list)
     records_sent: int = 0
     messages_sent: int = 0  # fewer than the records when they went as arrays
+    # CPU seconds by process from the load's start until its last record was out, and that
+    # time: how busy the paced load kept the consumer, against its backlog rate's CPU per record
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    busy_seconds: float = 0.0
 
     def summary(self) -> LatencySummary:
         return latency_summary(self.latencies_s, self.probes_sent - len(self.latencies_s))
@@ -721,6 +726,12 @@ class LoadResult:
             "p99_ms_by_run": self.p99_by_run_ms,
             "records_sent": self.records_sent,
             "messages_sent": self.messages_sent,
+            "cpu_s": self.cpu_s,
+            "cpu_us_per_record": {
+                name: seconds / self.records_sent * 1e6 if self.records_sent else 0.0
+                for name, seconds in self.cpu_s.items()
+            },
+            "busy_seconds": self.busy_seconds,
             "completed": self.completed,
         }
 
@@ -742,6 +753,8 @@ def pooled(runs: Sequence[LoadResult]) -> LoadResult:
         p99_by_run_ms=[run.summary().p99_ms for run in runs],
         records_sent=sum(run.records_sent for run in runs),
         messages_sent=sum(run.messages_sent for run in runs),
+        cpu_s={name: sum(run.cpu_s.get(name, 0.0) for run in runs) for name in runs[0].cpu_s},
+        busy_seconds=sum(run.busy_seconds for run in runs),
     )
 
 
@@ -769,6 +782,7 @@ async def paced_load(
     sent = 0
     messages = 0
     last_event_ts = 0.0
+    cpu_before = harness.cpu_now()
     started = time.monotonic()
     wall_started = time.time()
     while True:
@@ -808,6 +822,8 @@ async def paced_load(
     offered_seconds = time.time() - wall_started
     # Probes not out within DRAIN_S of the end of the load count as lost: past that the
     # consumer is not keeping up, and waiting out its backlog only costs time.
+    cpu_offered = harness.cpu_now()
+    tail_started = time.time()
     tail = await harness.phase([], DRAIN_S)
     watcher = harness.watcher
     await watcher.wait_for(
@@ -827,6 +843,11 @@ async def paced_load(
         completed=tail.completed,
         records_sent=sent,
         messages_sent=messages,
+        cpu_s={
+            name: cpu_offered[name] - cpu_before.get(name, 0.0) + tail.cpu_s.get(name, 0.0)
+            for name in cpu_offered
+        },
+        busy_seconds=tail_started + tail.seconds - wall_started,
     )
 
 

@@ -55,6 +55,10 @@ async def test_latency_runs_each_load_on_a_fresh_broker_and_pools_its_runs(tmp_p
     assert load["latency"]["probes"] > 0 and load["latency"]["lost"] == 0
     assert len(load["p99_ms_by_run"]) == 2  # both runs pooled, each run's p99 kept
     assert load["latency"]["probes"] == load["probes_sent"]
+    # how busy the load kept the worker: its CPU from the load's start until it was done
+    assert set(load["cpu_s"]) == {"subject", "kafka", "redis", "harness"}
+    assert 0 < load["cpu_s"]["subject"] < load["busy_seconds"] * 2  # one process, 2 cores
+    assert load["busy_seconds"] >= 2 * 2.0  # two runs of 2 s, each until its last record
     assert "latency-25 [record] ..." in said  # its own environment, after the basis
     assert results["latency"]["basis_records_per_s"] > 0
     # The broker echo (no work) at the same load, on its own broker: every probe comes back.

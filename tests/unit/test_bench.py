@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -517,6 +517,29 @@ def test_runs_at_one_load_pool_their_probes_and_keep_each_runs_p99() -> None:
     low, high = sorted(both.p99_by_run_ms)
     assert f"p99 by run {low:,.0f}–{high:,.0f} (2 runs)" in table
     assert "p50 / p95 / p99 ms | per-record |" in table  # results before "input" was recorded
+    assert "not out in time | – / – / – | – |" in table  # and before the loads' CPU was
+
+
+def test_a_load_says_how_busy_it_kept_each_process() -> None:
+    runs = [
+        replace(
+            _run([10.0] * 100, sent=100, seconds=10.0, achieved=800.0),
+            records_sent=8_000,
+            cpu_s={"subject": subject_s, "redis": 0.4, "kafka": 0.8, "harness": 1.0},
+            busy_seconds=busy_s,
+        )
+        for subject_s, busy_s in ((6.0, 10.5), (7.0, 11.5))
+    ]
+    both = pooled(runs)
+    assert both.cpu_s == pytest.approx(
+        {"subject": 13.0, "redis": 0.8, "kafka": 1.6, "harness": 2.0}
+    )
+    assert both.busy_seconds == pytest.approx(22.0)
+    entry = both.as_dict()
+    assert entry["cpu_us_per_record"]["subject"] == pytest.approx(13.0 / 16_000 * 1e6)
+    table = report.markdown({"latency": {"loads": [entry]}})
+    # consumer / Redis / broker µs per record, then every process's CPU over the busy time
+    assert "not out in time | 812 / 50 / 100 | 0.79 |" in table
 
 
 def test_batched_latency_rows_say_how_the_records_were_sent() -> None:
