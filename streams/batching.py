@@ -21,7 +21,43 @@ from typing import Any
 _END = object()  # the reader stopped: the stream ended or failed
 _BUSY = 8  # this many events waiting at once: a backlog, not a trickle
 _FILL_S = 0.005  # how long a backlog may fill a batch further
-_FILL_STEP_S = 0.0005
+
+
+class _Fill:
+    """A batch that waits for more events: woken once enough wait, or when its time is up.
+
+    Woken by the reader, not by polling the queue: uvloop runs a sleep of under half a
+    millisecond as `call_soon`, so the 0.5 ms polling steps used before spun a core for the
+    whole fill, and took the GIL from the Kafka consumer thread that was to deliver the events
+    (docs/performance.md, change 23).
+    """
+
+    def __init__(self) -> None:
+        self._waiter: asyncio.Future[None] | None = None
+        self._needed = 0
+
+    def arrived(self, waiting: int) -> None:
+        if self._waiter is not None and waiting >= self._needed:
+            self._wake()
+
+    def ended(self) -> None:
+        if self._waiter is not None:
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self, needed: int, timeout_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._needed = needed
+        self._waiter = loop.create_future()
+        timer = loop.call_later(timeout_s, self._wake)
+        try:
+            await self._waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
 
 
 def _take_waiting(queue: asyncio.Queue[Any], batch: list[Any], max_events: int) -> bool:
@@ -38,19 +74,21 @@ async def batches_while_busy(stream: Any, max_events: int) -> AsyncGenerator[lis
     stream.enable_acks = False  # acked below, once the batch was handled
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_events)
     failure: list[BaseException] = []
+    fill = _Fill()
 
     async def read() -> None:
         try:
             async for event in stream.events():
                 await queue.put(event)
+                fill.arrived(queue.qsize())
         except asyncio.CancelledError:
             raise
         except Exception as error:
             failure.append(error)
         await queue.put(_END)
+        fill.ended()
 
     reader = asyncio.ensure_future(read())
-    loop = asyncio.get_running_loop()
     try:
         ended = False
         while not ended:
@@ -62,10 +100,8 @@ async def batches_while_busy(stream: Any, max_events: int) -> AsyncGenerator[lis
             if not ended and _BUSY <= len(batch) < max_events:
                 # Many were waiting: the stream has a backlog. Let it run a moment longer, so
                 # the batch's fixed costs are shared by more events.
-                deadline = loop.time() + _FILL_S
-                while not ended and len(batch) < max_events and loop.time() < deadline:
-                    await asyncio.sleep(_FILL_STEP_S)
-                    ended = _take_waiting(queue, batch, max_events)
+                await fill.wait(max_events - len(batch), _FILL_S)
+                ended = _take_waiting(queue, batch, max_events)
             yield batch
             for event in batch:
                 await stream.ack(event)
