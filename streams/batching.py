@@ -37,14 +37,10 @@ class _Fill:
         self._needed = 0
 
     def arrived(self, waiting: int) -> None:
-        if self._waiter is not None and waiting >= self._needed:
-            self._wake()
+        if waiting >= self._needed:
+            self.wake()
 
-    def ended(self) -> None:
-        if self._waiter is not None:
-            self._wake()
-
-    def _wake(self) -> None:
+    def wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -52,7 +48,7 @@ class _Fill:
         loop = asyncio.get_running_loop()
         self._needed = needed
         self._waiter = loop.create_future()
-        timer = loop.call_later(timeout_s, self._wake)
+        timer = loop.call_later(timeout_s, self.wake)
         try:
             await self._waiter
         finally:
@@ -86,7 +82,7 @@ async def batches_while_busy(stream: Any, max_events: int) -> AsyncGenerator[lis
         except Exception as error:
             failure.append(error)
         await queue.put(_END)
-        fill.ended()
+        fill.wake()
 
     reader = asyncio.ensure_future(read())
     try:
