@@ -61,7 +61,10 @@ config
 # %%
 inputs = simulator_inputs(config, settings.label_delay_s)
 trained = await training.train_from_simulator(config, settings, inputs=inputs, quick=SMALL)  # noqa: F704
-{name: model.metrics for name, model in (("caller", trained.caller), ("transfer", trained.transfer))}
+{
+    name: model.metrics
+    for name, model in (("caller", trained.caller), ("transfer", trained.transfer))
+}
 
 # %% [markdown]
 # ## Compare with the live models on the newest 30 % of the days
@@ -90,7 +93,9 @@ comparison
 
 # %%
 figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-for axis, (kind, table) in zip(axes, (("caller", live.calls), ("transfer", live.transfers))):
+for axis, (kind, table) in zip(
+    axes, (("caller", live.calls), ("transfer", live.transfers)), strict=True
+):
     labels = training.labels_of(table.event_ids, inputs.is_fraud)
     for name, scores in (("live", table.probability), ("candidate", candidate_scores[kind])):
         if labels.any():
@@ -138,7 +143,7 @@ scenarios = evaluation.recall_by_scenario(
 )
 calibration = evaluation.calibration_table(labels, scores)
 reasons = evaluation.reason_code_shares(
-    reason for reason, flagged in zip(transfers.reasons, alerted) if flagged
+    reason for reason, flagged in zip(transfers.reasons, alerted, strict=True) if flagged
 )
 budget, scenarios, calibration[-3:], reasons[:6]
 
@@ -148,7 +153,11 @@ budget, scenarios, calibration[-3:], reasons[:6]
 # with `antifraud models activate`), and running workers pick it up within seconds.
 
 # %%
-cards = [training.publish(registry, model, activate=ACTIVATE) for model in (trained.caller, trained.transfer)]
-[(card.name, card.version, card.threshold) for card in cards], {
-    name: registry.active_version(name) for name in (CALLER_MODEL, TRANSFER_MODEL)
-}
+cards = [
+    training.publish(registry, model, activate=ACTIVATE)
+    for model in (trained.caller, trained.transfer)
+]
+(
+    [(card.name, card.version, card.threshold) for card in cards],
+    {name: registry.active_version(name) for name in (CALLER_MODEL, TRANSFER_MODEL)},
+)

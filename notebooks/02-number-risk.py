@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import cross_val_predict, StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from antifraud.models import evaluation, training
 from antifraud.models.cli import SICHUAN_PROFILES
@@ -106,7 +106,10 @@ importance = permutation_importance(
     random_state=0,
 )
 order = np.argsort(-importance.importances_mean)[:10]
-[(training.FEATURES[NUMBER_MODEL][i], round(float(importance.importances_mean[i]), 4)) for i in order]
+[
+    (training.FEATURES[NUMBER_MODEL][i], round(float(importance.importances_mean[i]), 4))
+    for i in order
+]
 
 # %% [markdown]
 # ## Publish (trained on every profile; live only when activated)
