@@ -283,6 +283,11 @@ def _size(path: Path) -> int:
         return 0
 
 
+def cpu_us_per_record(cpu_s: dict[str, float], records: int) -> dict[str, float]:
+    """Each process's CPU seconds as µs per record (0 when there were none)."""
+    return {name: seconds / records * 1e6 if records else 0.0 for name, seconds in cpu_s.items()}
+
+
 @dataclass(slots=True)
 class Phase:
     """One timed production of input up to its end markers."""
@@ -307,10 +312,7 @@ class Phase:
             "records_per_s": self.per_second,
             "messages_per_s": self.messages / self.seconds if self.seconds > 0 else 0.0,
             "cpu_s": self.cpu_s,
-            "cpu_us_per_record": {
-                name: seconds / self.records * 1e6 if self.records else 0.0
-                for name, seconds in self.cpu_s.items()
-            },
+            "cpu_us_per_record": cpu_us_per_record(self.cpu_s, self.records),
             "completed": self.completed,
             "load_average_1m": self.load_average,
             "redis_calls": self.redis_calls,
@@ -727,10 +729,7 @@ class LoadResult:
             "records_sent": self.records_sent,
             "messages_sent": self.messages_sent,
             "cpu_s": self.cpu_s,
-            "cpu_us_per_record": {
-                name: seconds / self.records_sent * 1e6 if self.records_sent else 0.0
-                for name, seconds in self.cpu_s.items()
-            },
+            "cpu_us_per_record": cpu_us_per_record(self.cpu_s, self.records_sent),
             "busy_seconds": self.busy_seconds,
             "completed": self.completed,
         }
