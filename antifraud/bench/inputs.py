@@ -88,6 +88,49 @@ def as_records(
         yield event.topic, event.key, event.value
 
 
+# The numbers a record carries, as delivered (the key is the callee's or payer's, as its field).
+_NUMBER_FIELDS = {CALLS_TOPIC: ("caller", "callee"), TRANSFERS_TOPIC: ("payer_phone",)}
+_NEW_DIGITS = 4  # a new number differs in its last digits: the same block, operator and region
+_NEW_STEP = 1237  # coprime to 10**4: epochs 0 to 9,999 each move a number differently
+_SHORT_DIGITS = 9  # service lines (95588, 110, 96110) and short codes keep their numbers
+
+
+def new_number(number: str, epoch: int) -> str:
+    """The number with its last four digits moved by `epoch`, in the form it was written in.
+
+    A number the worker has not seen, in the same block: what it caches per number has to be
+    worked out again, as for most callees in a city (docs/performance.md, Results, "Phone numbers
+    new to the worker"). The move depends only on the digits, so a callee and the same victim's
+    payer phone, written differently, still meet after it, and numbers that differed still differ.
+    """
+    digits = [index for index, char in enumerate(number) if "0" <= char <= "9"]
+    if epoch == 0 or len(digits) <= _SHORT_DIGITS:
+        return number
+    tail = digits[-_NEW_DIGITS:]
+    old = int("".join(number[index] for index in tail))
+    moved = f"{(old + epoch * _NEW_STEP) % 10**_NEW_DIGITS:0{_NEW_DIGITS}d}"
+    chars = list(number)
+    for index, digit in zip(tail, moved, strict=True):
+        chars[index] = digit
+    return "".join(chars)
+
+
+def with_new_numbers(records: Iterable[Record], epoch: int) -> Iterator[Record]:
+    """The records with every phone number (and the key, a phone number) moved by `epoch`."""
+    for topic, key, value in records:
+        copy = dict(value)
+        for field in _NUMBER_FIELDS.get(topic, ()):
+            if isinstance(copy.get(field), str):
+                copy[field] = new_number(copy[field], epoch)
+        new_key = None if key is None else new_number(key.decode(), epoch).encode()
+        yield topic, new_key, copy
+
+
+def new_numbers_pass(events: Iterable[SourceEvent], number: int) -> list[Message]:
+    """Per-record pass `number` (0: the unmeasured priming pass): numbers no pass before had."""
+    return frame(with_new_numbers(as_records(events), number + 1), 1)
+
+
 def marker_id(run: str, phase: str, topic: str, partition: int) -> str:
     return f"{run}|{phase}|{topic}|{partition}"
 

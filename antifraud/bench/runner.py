@@ -24,10 +24,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from antifraud.bench import report
-from antifraud.bench.inputs import Message, as_records, frame
+from antifraud.bench.inputs import Message, as_records, frame, new_numbers_pass
 from antifraud.bench.kafka_io import INPUT_LINGER_MS, InputProducer
 from antifraud.bench.scenarios import (
     ARRAY_WAIT_S,
@@ -54,11 +54,22 @@ from antifraud.settings import Settings, get_settings
 SECTIONS = ("bare", "limit", "floor", "pipeline", "latency", "scale", "quix", "memory")
 # Not in the default run (its 10 minutes): the latency of the limit loop at the same offered
 # loads (shows what the consumer's fetch wait costs; see docs/performance.md), and the latency of
-# the worker and the broker echo on batched input, paced at loads of the batched worker's rate.
-EXTRA_SECTIONS = ("latency-limit", "latency-batched")
+# the worker and the broker echo on batched input, paced at loads of the batched worker's rate;
+# and one worker on per-record input whose phone numbers are new to it in every pass, taking
+# turns with the one on the same numbers each pass (what classifying new numbers costs).
+EXTRA_SECTIONS = ("latency-limit", "latency-batched", "pipeline-new-numbers")
 _DAY_S = 86_400.0
-# A consumer under test and what to do with its harness after its repetitions.
-Contender = tuple[Subject, Callable[[Harness, Repetitions], Any] | None]
+
+
+class Contender(NamedTuple):
+    """A consumer under test, what to do with its harness after its repetitions, and the input
+    of each pass where the passes must differ (`Side.passes`)."""
+
+    subject: Subject
+    after: Callable[[Harness, Repetitions], Any] | None = None
+    passes: Callable[[int], Sequence[Message]] | None = None
+
+
 FLOOR_ARGS = ("worker", "--loglevel", "info")
 BARE_COPIES = 4  # the bare consumer reads the per-record input this many times over
 
@@ -314,24 +325,24 @@ async def _run_sections(
 
     async def interleaved_of(form: str, *contenders: Contender) -> None:
         """The sides of a ratio, each in its own environment, repetitions interleaved."""
-        keys = [f"{subject.name}/{form}" for subject, _after in contenders]
+        keys = [f"{contender.subject.name}/{form}" for contender in contenders]
         estimates = [
             report.estimate_seconds(
-                results, key, config.events, reps + 1, workers=subject.processes
+                results, key, config.events, reps + 1, workers=contender.subject.processes
             )
-            for key, (subject, _after) in zip(keys, contenders, strict=True)
+            for key, contender in zip(keys, contenders, strict=True)
         ]
         if all(e is not None for e in estimates) and not fits(
             " and ".join(keys), sum(e for e in estimates if e is not None)
         ):
             return
-        names = [subject.name for subject, _after in contenders]
+        names = [contender.subject.name for contender in contenders]
         say(f"{', '.join(names[:-1])} and {names[-1]} [{form}], repetitions interleaved ...")
         async with contextlib.AsyncExitStack() as stack:
             sides = []
-            for name, (subject, after) in zip(names, contenders, strict=True):
+            for name, (subject, after, passes) in zip(names, contenders, strict=True):
                 env = await stack.enter_async_context(_environment(work, f"{name}-{form}", base))
-                sides.append(Side(env, subject, after))
+                sides.append(Side(env, subject, after, passes))
             found = await measure_interleaved(
                 sides,
                 form,
@@ -348,11 +359,11 @@ async def _run_sections(
                 results["throughput"][key] = repetitions.as_dict()
 
     async def measured_together(form: str, contenders: Sequence[Contender]) -> None:
-        """Several sides interleaved; one alone as it is."""
-        if len(contenders) > 1:
+        """Several sides interleaved; one alone as it is (unless its passes differ)."""
+        if len(contenders) > 1 or any(contender.passes for contender in contenders):
             await interleaved_of(form, *contenders)
         elif contenders:
-            subject, after = contenders[0]
+            subject, after, _same_passes = contenders[0]
             await throughput_of(subject.name, form, subject, after)
 
     # --- per-record input ----------------------------------------------------------------
@@ -395,16 +406,25 @@ async def _run_sections(
 
         return record_basis
 
-    worker_needed = bool(sections & {"pipeline", "latency", "latency-limit"})
+    worker_needed = bool(
+        sections & {"pipeline", "latency", "latency-limit", "pipeline-new-numbers"}
+    )
     # The per-record targets are ratios (worker / floor, two workers / one): their sides take
     # turns, not minutes apart.
     per_record: list[Contender] = []
     if "floor" in sections:
-        per_record.append((ModuleSubject("faust-floor", "streams.bench_floor", FLOOR_ARGS), None))
+        per_record.append(
+            Contender(ModuleSubject("faust-floor", "streams.bench_floor", FLOOR_ARGS))
+        )
     if worker_needed:
-        per_record.append((WorkersSubject("pipeline-1w", 1), basis_of("record")))
+        per_record.append(Contender(WorkersSubject("pipeline-1w", 1), basis_of("record")))
     if "scale" in sections:
-        per_record.append((WorkersSubject("pipeline-2w", 2), None))
+        per_record.append(Contender(WorkersSubject("pipeline-2w", 2)))
+    if "pipeline-new-numbers" in sections:
+        new_numbers = functools.partial(new_numbers_pass, inputs.events)
+        per_record.append(
+            Contender(WorkersSubject("pipeline-1w-new-numbers", 1), passes=new_numbers)
+        )
     await measured_together("record", per_record)
     latency_run_s = config.latency_seconds + DRAIN_S + 5.0
 
@@ -497,14 +517,14 @@ async def _run_sections(
     # does not join again after a pause past it, its next commit fails ("Unknown member").
     batched: list[Contender] = []
     if "limit" in sections:
-        batched.append((ModuleSubject("limit", "antifraud.bench.limit"), None))
+        batched.append(Contender(ModuleSubject("limit", "antifraud.bench.limit")))
     if sections & {"pipeline", "latency-batched"}:
-        batched.append((WorkersSubject("pipeline-1w", 1), basis_of("batched")))
+        batched.append(Contender(WorkersSubject("pipeline-1w", 1), basis_of("batched")))
     if "scale" in sections:
-        batched.append((WorkersSubject("pipeline-2w", 2), None))
+        batched.append(Contender(WorkersSubject("pipeline-2w", 2)))
     if "quix" in sections:
         if quix_available():
-            batched.append((ModuleSubject("quix-peer", "antifraud.bench.quix_peer"), None))
+            batched.append(Contender(ModuleSubject("quix-peer", "antifraud.bench.quix_peer")))
         else:
             say("quix-peer: quixstreams is not installed; skipped")
     await measured_together("batched", batched)

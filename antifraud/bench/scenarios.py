@@ -499,6 +499,12 @@ class Side:
     env: Environment
     subject: Subject
     after: Callable[[Harness, Repetitions], Any] | None = None
+    # The input of each pass (0: the unmeasured priming pass), where the passes must differ;
+    # else every pass is the same measured input.
+    passes: Callable[[int], Sequence[Message]] | None = None
+
+    def input_of(self, number: int, measured: Sequence[Message]) -> Sequence[Message]:
+        return measured if self.passes is None else self.passes(number)
 
 
 async def _primed(
@@ -610,9 +616,9 @@ async def measure_interleaved(
     keeper = asyncio.ensure_future(_keep_sessions(harnesses, every_s))
     try:
         primings = []
-        for harness, result in zip(harnesses, results, strict=True):
+        for side, harness, result in zip(sides, harnesses, results, strict=True):
             begun.append(harness)
-            primings.append(await _primed(harness, result, warm, measured))
+            primings.append(await _primed(harness, result, warm, side.input_of(0, measured)))
             harness.pause()  # the next side is primed, and each measured, with this one stopped
         needed_s = repetitions * sum(priming.seconds + 1.0 for priming in primings)
         if _skip_past_deadline(results, needed_s, deadline_ts, say):
@@ -624,7 +630,8 @@ async def measure_interleaved(
                 if going[index]:
                     harness, result = harnesses[index], results[index]
                     await _resumed(harness, result, say)
-                    going[index] = await _repetition(harness, result, measured, say)
+                    pass_input = sides[index].input_of(rep + 1, measured)
+                    going[index] = await _repetition(harness, result, pass_input, say)
                     harness.pause()
         for side, harness, result in zip(sides, harnesses, results, strict=True):
             if side.after is not None:

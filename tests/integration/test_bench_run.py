@@ -142,6 +142,32 @@ async def test_the_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) ->
         assert [rep["completed"] for rep in reps] == [True] * 3
 
 
+async def test_the_worker_on_new_numbers_takes_turns_with_the_one_on_the_same(
+    tmp_path: Path,
+) -> None:
+    said: list[str] = []
+    config = BenchConfig(
+        out_dir=tmp_path,
+        repetitions=2,
+        events=1000,
+        warm_events=200,
+        loads=(),
+        echo_loads=(),
+        floor_loads=(),
+        sections=("pipeline-new-numbers",),
+        deadline_s=None,
+    )
+    results = await run_benchmark(config, said.append)
+    sides = ("pipeline-1w", "pipeline-1w-new-numbers")
+    assert f"{sides[0]} and {sides[1]} [record], repetitions interleaved ..." in said
+    order = [found.groups() for line in said if (found := _REP.match(line))]
+    assert order == [(sides[0], "1"), (sides[1], "1"), (sides[1], "2"), (sides[0], "2")]
+    for side in sides:
+        reps = results["throughput"][f"{side}/record"]["reps"]
+        assert [rep["completed"] for rep in reps] == [True, True]
+        assert all(rep["records"] == 1000 for rep in reps)
+
+
 async def _all_stopped(pids: list[int]) -> bool:
     """A signal is delivered when its process next runs: give it a moment."""
     for _ in range(50):

@@ -16,9 +16,17 @@ from antifraud.bench import inputs, report
 from antifraud.bench.cli import bench_app
 from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
 from antifraud.bench.runner import processor, write_results
-from antifraud.bench.scenarios import LoadResult, pooled
+from antifraud.bench.scenarios import LoadResult, Side, pooled
 from antifraud.bench.stats import latency_summary, median, percentile, ratio, summarize
-from antifraud.contracts import CALLS_TOPIC, DLQ_TOPIC, TRANSFERS_TOPIC, Rejection, SourcePosition
+from antifraud.contracts import (
+    CALLS_TOPIC,
+    DLQ_TOPIC,
+    TRANSFERS_TOPIC,
+    CallRecord,
+    Rejection,
+    SourcePosition,
+    TransferRecord,
+)
 from antifraud.decode import decode_value
 from antifraud.encode import dead_letter_json, task_json
 from antifraud.lists import EntryType, ListEntry, ListName, ListStatus
@@ -182,6 +190,67 @@ def test_replays_get_new_ids_and_shifted_times_and_still_decode() -> None:
         assert decode_value(topic, orjson.dumps(value), source).records
 
 
+@pytest.mark.parametrize(
+    ("written", "first_pass", "second_pass"),
+    [
+        ("13900000002", "13900001239", "13900002476"),
+        ("+86 139 0000 0002", "+86 139 0000 1239", "+86 139 0000 2476"),
+        ("0086-139-0000-9999", "0086-139-0000-1236", "0086-139-0000-2473"),
+        ("95588", "95588", "95588"),  # a service line keeps its number
+    ],
+)
+def test_a_new_number_moves_its_last_digits_and_keeps_its_form(
+    written: str, first_pass: str, second_pass: str
+) -> None:
+    assert inputs.new_number(written, 0) == written
+    assert inputs.new_number(written, 1) == first_pass
+    assert inputs.new_number(written, 2) == second_pass
+
+
+def test_passes_with_new_numbers_still_join_a_victims_call_and_transfer() -> None:
+    call = {**CALL, "callee": "+86 139 0000 0002"}  # the victim, written another way
+    records: list[inputs.Record] = [
+        (CALLS_TOPIC, b"+86 139 0000 0002", call),
+        (TRANSFERS_TOPIC, b"13900000002", TRANSFER),
+    ]
+    seen: set[str] = set()
+    for epoch in (1, 2, 3):
+        (call_topic, call_key, new_call), (transfer_topic, transfer_key, new_transfer) = list(
+            inputs.with_new_numbers(records, epoch)
+        )
+        assert call_key == new_call["callee"].encode()  # keyed by the callee, as delivered
+        assert transfer_key == new_transfer["payer_phone"].encode()
+        decoded_call = decode_value(
+            call_topic, orjson.dumps(new_call), SourcePosition(call_topic, 0, 0)
+        ).records[0]
+        decoded_transfer = decode_value(
+            transfer_topic, orjson.dumps(new_transfer), SourcePosition(transfer_topic, 0, 0)
+        ).records[0]
+        assert isinstance(decoded_call, CallRecord)
+        assert isinstance(decoded_transfer, TransferRecord)
+        victim = decoded_call.callee_e164
+        assert victim == decoded_transfer.payer_e164
+        assert victim.startswith("+86139000") and victim not in seen  # same block, new number
+        seen.add(victim)
+        assert new_call["caller"] != CALL["caller"] and new_call["event_id"] == CALL["event_id"]
+    assert CALL["callee"] == "13900000002"  # the records given are not changed
+
+
+def test_each_pass_of_the_new_numbers_worker_has_numbers_no_pass_before_had() -> None:
+    events = [
+        Event(CALLS_TOPIC, b"13900000002", CALL, 0.0),
+        Event(TRANSFERS_TOPIC, None, TRANSFER, 0.0),
+    ]
+    measured = inputs.frame(inputs.as_records(events), 1)
+    passes = [inputs.new_numbers_pass(events, number) for number in range(4)]
+    callers = [orjson.loads(each[0].value)["caller"] for each in [measured, *passes]]
+    assert len(set(callers)) == 5
+    assert all([m.topic for m in each] == [m.topic for m in measured] for each in passes)
+    side = Side(env=None, subject=None, passes=lambda number: passes[number])  # type: ignore[arg-type]
+    assert side.input_of(2, measured) is passes[2]
+    assert Side(env=None, subject=None).input_of(2, measured) is measured  # type: ignore[arg-type]
+
+
 def test_probes_are_unique_valid_calls_and_found_in_tasks() -> None:
     probes = [inputs.probe_record("tag", index, 1709510400.0) for index in range(2000)]
     assert len({p["caller"] for p in probes}) == len({p["callee"] for p in probes}) == 2000
@@ -330,6 +399,25 @@ def test_the_per_record_target_names_the_ceiling_our_code_alone_allows() -> None
     assert per_record.value == pytest.approx(0.5)
     assert per_record.note == "ceiling here: limit loop (our code, no Faust) / floor 0.62×"
     assert "floor 0.62×" in report.markdown(results)
+
+
+def test_the_per_record_target_names_the_worker_on_numbers_new_to_it() -> None:
+    results = {
+        "throughput": {
+            **RESULTS["throughput"],
+            "faust-floor/record": _reps(8_000, 8_000, 8_000),
+            "pipeline-1w-new-numbers/record": _reps(3_000, 3_200, 3_400),
+        }
+    }
+    per_record = {check.name: check for check in report.target_checks(results)}[
+        "per-record: pipeline / Faust floor"
+    ]
+    assert per_record.note == "with phone numbers new to the worker: 0.40×"
+    table = report.markdown(results)
+    assert (
+        "| 4 pipeline, 1 worker, phone numbers new to it in every pass, records/s | per-record | 3,200 |"
+        in table
+    )
 
 
 def test_cores_busy_count_every_process_of_a_run_and_name_the_scaling_sides() -> None:
