@@ -108,19 +108,25 @@ async def test_broker_drift_reports_each_window_of_the_paced_load() -> None:
 _REP = re.compile(r"  (\S+) \[record\] rep (\d+):")
 
 
-async def test_the_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) -> None:
-    said: list[str] = []
-    config = BenchConfig(
+def _throughput_only(tmp_path: Path, sections: tuple[str, ...], repetitions: int) -> BenchConfig:
+    """Throughputs only: no latency runs (a latency section then measures just the worker, the
+    basis of its loads)."""
+    return BenchConfig(
         out_dir=tmp_path,
-        repetitions=3,
+        repetitions=repetitions,
         events=1000,
         warm_events=200,
-        loads=(),  # no latency runs: only the worker's throughput, their basis
+        loads=(),
         echo_loads=(),
         floor_loads=(),
-        sections=("floor", "latency", "scale", "limit"),
+        sections=sections,
         deadline_s=None,
     )
+
+
+async def test_the_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) -> None:
+    said: list[str] = []
+    config = _throughput_only(tmp_path, ("floor", "latency", "scale", "limit"), repetitions=3)
     results = await run_benchmark(config, said.append)
     order = [found.groups() for line in said if (found := _REP.match(line))]
     order = [(side, rep) for side, rep in order if side != "limit"]  # on its own, first
@@ -146,17 +152,7 @@ async def test_the_worker_on_new_numbers_takes_turns_with_the_one_on_the_same(
     tmp_path: Path,
 ) -> None:
     said: list[str] = []
-    config = BenchConfig(
-        out_dir=tmp_path,
-        repetitions=2,
-        events=1000,
-        warm_events=200,
-        loads=(),
-        echo_loads=(),
-        floor_loads=(),
-        sections=("pipeline-new-numbers",),
-        deadline_s=None,
-    )
+    config = _throughput_only(tmp_path, ("pipeline-new-numbers",), repetitions=2)
     results = await run_benchmark(config, said.append)
     sides = ("pipeline-1w", "pipeline-1w-new-numbers")
     assert f"{sides[0]} and {sides[1]} [record], repetitions interleaved ..." in said
