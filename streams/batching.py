@@ -37,7 +37,7 @@ class _Fill:
         self._needed = 0
 
     def arrived(self, waiting: int) -> None:
-        if waiting >= self._needed:
+        if self._waiter is not None and waiting >= self._needed:
             self.wake()
 
     def wake(self) -> None:

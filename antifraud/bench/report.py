@@ -54,14 +54,19 @@ def cpu_per_record(results: Results, key: str, process: str = "subject") -> floa
     return summarize(values).median if values else None
 
 
+def _busy(cpu_s: Mapping[str, float], seconds: float) -> float | None:
+    """CPU cores every process together kept busy over `seconds` (None: not recorded)."""
+    return sum(cpu_s.values()) / seconds if cpu_s and seconds > 0 else None
+
+
 def cores_busy(results: Results, key: str) -> float | None:
     """Median CPU cores the whole run kept busy (the consumer, broker, Redis and harness
     together) during one measurement's repetitions: how near the machine's CPUs it ran."""
-    values = [
-        sum(rep["cpu_s"].values()) / rep["seconds"]
+    found = (
+        _busy(rep.get("cpu_s", {}), rep.get("seconds", 0.0))
         for rep in _completed_reps(results, key)
-        if rep.get("cpu_s") and rep.get("seconds", 0) > 0
-    ]
+    )
+    values = [busy for busy in found if busy is not None]
     return summarize(values).median if values else None
 
 
@@ -308,8 +313,7 @@ def _load_cpu_cells(entry: Mapping[str, Any]) -> str:
     """A latency load's CPU per record and cores busy from its start until its last record was
     out (results from before these were recorded have neither)."""
     per_record = entry.get("cpu_us_per_record", {})
-    cpu_s, busy_s = entry.get("cpu_s", {}), entry.get("busy_seconds", 0.0)
-    busy = sum(cpu_s.values()) / busy_s if cpu_s and busy_s > 0 else None
+    busy = _busy(entry.get("cpu_s", {}), entry.get("busy_seconds", 0.0))
     return _cpu_cells([per_record.get(process) for process in _CPU_COLUMNS], busy)
 
 

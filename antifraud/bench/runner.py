@@ -340,9 +340,10 @@ async def _run_sections(
         say(f"{', '.join(names[:-1])} and {names[-1]} [{form}], repetitions interleaved ...")
         async with contextlib.AsyncExitStack() as stack:
             sides = []
-            for name, (subject, after, passes) in zip(names, contenders, strict=True):
-                env = await stack.enter_async_context(_environment(work, f"{name}-{form}", base))
-                sides.append(Side(env, subject, after, passes))
+            for contender in contenders:
+                name = f"{contender.subject.name}-{form}"
+                env = await stack.enter_async_context(_environment(work, name, base))
+                sides.append(Side(env, *contender))
             found = await measure_interleaved(
                 sides,
                 form,
