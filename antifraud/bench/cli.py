@@ -12,6 +12,7 @@ import orjson
 import typer
 
 from antifraud.bench import report
+from antifraud.bench.procs import other_cpus
 from antifraud.bench.runner import (
     EXTRA_SECTIONS,
     SECTIONS,
@@ -43,6 +44,15 @@ def _latency_rates(raw: str) -> tuple[float, ...]:
     if any(rate <= 0 for rate in rates):
         raise typer.BadParameter("each rate: more than 0 records/s")
     return rates
+
+
+def _consumer_cpus(raw: str) -> tuple[int, ...]:
+    try:
+        cpus = tuple(sorted({int(part) for part in raw.split(",") if part.strip()}))
+        other_cpus(cpus)
+    except ValueError as error:
+        raise typer.BadParameter(f"CPU numbers, comma-separated, e.g. 0: {error}") from None
+    return cpus
 
 
 def _memory_events(raw: str) -> tuple[int, int] | None:
@@ -101,6 +111,13 @@ def run(
     work_dir: Annotated[
         Path | None, typer.Option(help="Keep servers' data and logs here (default: temporary).")
     ] = None,
+    consumer_cpus: Annotated[
+        str,
+        typer.Option(
+            help="CPUs (e.g. 0) each consumer under test gets to itself; the broker, Redis and "
+            "the harness run on the others, as they would on other machines (default: all share)."
+        ),
+    ] = "",
 ) -> None:
     """Run every measurement (7-9 minutes on 2 cores; the deadline keeps it under 10) and write
     JSON + a table."""
@@ -123,6 +140,7 @@ def run(
         memory_seconds=memory_seconds,
         sections=sections,
         deadline_s=deadline or None,
+        consumer_cpus=_consumer_cpus(consumer_cpus),
         started_at=time.time(),
     )
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops servers like Ctrl-C does

@@ -6,10 +6,11 @@ Every consumer under test runs as its own process, as the real worker does, so t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from antifraud.embedded import own_group_die_with_parent, stop_process
@@ -42,6 +43,44 @@ def rss_bytes(pid: int) -> int:
 
 def total_cpu(pids: Sequence[int]) -> float:
     return sum(cpu_seconds(pid) for pid in pids)
+
+
+def other_cpus(consumer_cpus: Collection[int]) -> set[int]:
+    """The CPUs left for the broker, Redis and the harness when the consumer under test has
+    `consumer_cpus` to itself (ValueError if that leaves none or names one not available)."""
+    available = os.sched_getaffinity(0)
+    unknown = set(consumer_cpus) - available
+    if unknown:
+        raise ValueError(f"CPUs {sorted(unknown)} are not available here: {sorted(available)}")
+    rest = available - set(consumer_cpus)
+    if not rest:
+        raise ValueError("leave at least one CPU for the broker, Redis and the harness")
+    return rest
+
+
+def pin(pid: int, cpus: Collection[int]) -> None:
+    """Every thread of a process onto `cpus`; threads it starts later inherit them (Linux sets
+    the affinity per thread, so pinning only the process would leave its running threads)."""
+    with contextlib.suppress(FileNotFoundError):  # gone: its measurement says so
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setaffinity(int(task.name), cpus)
+
+
+@contextlib.contextmanager
+def consumer_cores(consumer_cpus: Collection[int]) -> Iterator[None]:
+    """While open, this process (the harness) and what it starts (the broker, Redis) run on the
+    CPUs other than `consumer_cpus`, which the consumer under test gets (`Harness.start`): the
+    arrangement of production, where the broker and Redis are other machines. No CPUs: as is."""
+    if not consumer_cpus:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    pin(os.getpid(), other_cpus(consumer_cpus))
+    try:
+        yield
+    finally:
+        pin(os.getpid(), before)
 
 
 class ModuleProcess:

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 from antifraud.bench import report
 from antifraud.bench.inputs import Message, as_records, frame, new_numbers_pass
 from antifraud.bench.kafka_io import INPUT_LINGER_MS, InputProducer
+from antifraud.bench.procs import consumer_cores
 from antifraud.bench.scenarios import (
     ARRAY_WAIT_S,
     DRAIN_S,
@@ -96,6 +97,7 @@ class BenchConfig:
     memory_chunk_events: int = 50_000
     sections: tuple[str, ...] = SECTIONS
     deadline_s: float | None = 570.0  # skip what would not finish in time (None: no limit)
+    consumer_cpus: tuple[int, ...] = ()  # the consumer under test's own CPUs; () = all share
     started_at: float = field(default_factory=time.time)
 
 
@@ -219,11 +221,12 @@ async def run_benchmark(config: BenchConfig, say: Say) -> dict[str, Any]:
         "throughput": {},
     }
     inputs = await asyncio.to_thread(generate_inputs, config, say)
-    if config.work_dir is None:
-        with tempfile.TemporaryDirectory(prefix="antifraud-bench-") as work:
-            await _run_sections(config, base, inputs, Path(work), results, say)
-    else:
-        await _run_sections(config, base, inputs, config.work_dir, results, say)
+    with consumer_cores(config.consumer_cpus):
+        if config.work_dir is None:
+            with tempfile.TemporaryDirectory(prefix="antifraud-bench-") as work:
+                await _run_sections(config, base, inputs, Path(work), results, say)
+        else:
+            await _run_sections(config, base, inputs, config.work_dir, results, say)
     results["meta"]["seconds"] = time.time() - config.started_at
     results["meta"]["load_average_at_end"] = _load_average()
     results["summary"] = report.summary(results)
@@ -232,9 +235,13 @@ async def run_benchmark(config: BenchConfig, say: Say) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def _environment(
-    work: Path, name: str, base: Settings, retention_ms: int | None = None
+    work: Path,
+    name: str,
+    base: Settings,
+    retention_ms: int | None = None,
+    consumer_cpus: tuple[int, ...] = (),
 ) -> AsyncIterator[Environment]:
-    env = Environment(work, name, base, retention_ms)
+    env = Environment(work, name, base, retention_ms, consumer_cpus)
     try:
         await env.start()
         yield env
@@ -248,8 +255,9 @@ async def _in_env(
     base: Settings,
     body: Callable[[Environment], Awaitable[None]],
     retention_ms: int | None = None,
+    consumer_cpus: tuple[int, ...] = (),
 ) -> None:
-    async with _environment(work, name, base, retention_ms) as env:
+    async with _environment(work, name, base, retention_ms, consumer_cpus) as env:
         await body(env)
 
 
@@ -263,6 +271,7 @@ async def _run_sections(
 ) -> None:
     sections = set(config.sections)
     reps = config.repetitions
+    cpus = config.consumer_cpus
     results.setdefault("skipped", [])
 
     deadline_ts = None if config.deadline_s is None else config.started_at + config.deadline_s
@@ -320,7 +329,7 @@ async def _run_sections(
                 results["throughput"][f"{name}/{form}"] = found.as_dict()
             outcome[0] = (found, extra)
 
-        await _in_env(work, f"{name}-{form}", base, body)
+        await _in_env(work, f"{name}-{form}", base, body, consumer_cpus=cpus)
         return outcome[0]
 
     async def interleaved_of(form: str, *contenders: Contender) -> None:
@@ -342,7 +351,9 @@ async def _run_sections(
             sides = []
             for contender in contenders:
                 name = f"{contender.subject.name}-{form}"
-                env = await stack.enter_async_context(_environment(work, name, base))
+                env = await stack.enter_async_context(
+                    _environment(work, name, base, consumer_cpus=cpus)
+                )
                 sides.append(Side(env, *contender))
             found = await measure_interleaved(
                 sides,
@@ -393,7 +404,7 @@ async def _run_sections(
                 ]
             }
 
-        await _in_env(work, "bare-record", base, bare_body)
+        await _in_env(work, "bare-record", base, bare_body, consumer_cpus=cpus)
     if "limit" in sections:
         await throughput_of("limit", "record", ModuleSubject("limit", "antifraud.bench.limit"))
     # The one worker's median rate on each input: what the latency loads are fractions of.
@@ -590,7 +601,9 @@ async def _memory(
             await harness.stop()
 
     # Bounded retention: the in-memory broker would otherwise hold every replayed event.
-    await _in_env(work, "memory", base, body, retention_ms=10 * 60 * 1000)
+    await _in_env(
+        work, "memory", base, body, retention_ms=10 * 60 * 1000, consumer_cpus=config.consumer_cpus
+    )
 
 
 def write_results(results: dict[str, Any], out_dir: Path, name: str) -> tuple[Path, Path]:
@@ -609,10 +622,21 @@ def write_results(results: dict[str, Any], out_dir: Path, name: str) -> tuple[Pa
         f"{machine.get('load_average_at_start', '?')}, at end "
         f"{meta.get('load_average_at_end', '?')}; run took {meta.get('seconds', 0):.0f} s. "
         f"Medians over {meta.get('config', {}).get('repetitions', '?')} repetitions; "
-        "range = lowest–highest repetition; spread = range / median.\n\n"
+        "range = lowest–highest repetition; spread = range / median."
+        f"{_arrangement(meta.get('config', {}).get('consumer_cpus'))}\n\n"
     )
     table_path.write_text(header + report.markdown(results), encoding="utf-8")
     return json_path, table_path
+
+
+def _arrangement(consumer_cpus: Sequence[int] | None) -> str:
+    if not consumer_cpus:
+        return ""
+    cpus = ", ".join(map(str, consumer_cpus))
+    return (
+        f" Each consumer under test ran on CPU {cpus} alone; the broker, Redis and the harness "
+        "on the others (`--consumer-cpus`)."
+    )
 
 
 def parse_sections(raw: Sequence[str]) -> tuple[str, ...]:

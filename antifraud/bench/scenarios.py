@@ -41,7 +41,7 @@ from antifraud.bench.inputs import (
     replayed,
 )
 from antifraud.bench.kafka_io import BareRead, InputProducer, OutputWatcher, bare_consume
-from antifraud.bench.procs import ModuleProcess, cpu_seconds, rss_bytes
+from antifraud.bench.procs import ModuleProcess, cpu_seconds, pin, rss_bytes
 from antifraud.bench.stats import LatencySummary, latency_summary
 from antifraud.contracts import INPUT_TOPICS
 from antifraud.embedded import EmbeddedServer, free_port, start_kafka, start_redis
@@ -75,11 +75,19 @@ def probe_blocklist_entry(now: float) -> ListEntry:
 class Environment:
     """A fresh embedded broker and Redis with the topics created and the lists seeded."""
 
-    def __init__(self, root: Path, name: str, base: Settings, retention_ms: int | None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        base: Settings,
+        retention_ms: int | None,
+        consumer_cpus: tuple[int, ...] = (),
+    ) -> None:
         self.root = root / name
         self.name = name
         self.base = base
         self.retention_ms = retention_ms
+        self.consumer_cpus = consumer_cpus  # the consumer's own CPUs (`procs.consumer_cores`)
         self.servers: list[EmbeddedServer] = []
         self.settings = base
         self.run_id = f"{name}-{time.time_ns() % 10**9}"
@@ -338,6 +346,9 @@ class Harness:
         await self.producer.start()
         await self.watcher.start()
         self.subject.start(self.env)
+        if self.env.consumer_cpus:  # before it starts its threads, which then inherit them
+            for pid in self.subject.pids():
+                pin(pid, self.env.consumer_cpus)
         started = await asyncio.to_thread(self.subject.wait_started, ready_timeout_s)
         if not started:
             raise RuntimeError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -15,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from antifraud.bench import brokerdrift
-from antifraud.bench.procs import total_cpu
-from antifraud.bench.runner import BenchConfig, run_benchmark
+from antifraud.bench.procs import consumer_cores, total_cpu
+from antifraud.bench.runner import FLOOR_ARGS, BenchConfig, run_benchmark
 from antifraud.bench.scenarios import (
     Environment,
     Harness,
@@ -174,9 +175,11 @@ async def _all_stopped(pids: list[int]) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def _warmed_up(tmp_path: Path, subject: Subject) -> AsyncIterator[Harness]:
+async def _warmed_up(
+    tmp_path: Path, subject: Subject, consumer_cpus: tuple[int, ...] = ()
+) -> AsyncIterator[Harness]:
     """The subject started on its own broker and Redis and warmed up; all stopped after."""
-    env = Environment(tmp_path, subject.name, get_settings(), None)
+    env = Environment(tmp_path, subject.name, get_settings(), None, consumer_cpus)
     try:
         await env.start()
         harness = Harness(env, subject, lambda _line: None)
@@ -215,6 +218,28 @@ async def test_the_quix_peer_paused_past_its_session_reads_on_while_it_breathes(
         finally:
             await harness.resume()
         assert (await harness.phase([], 60.0)).completed  # it read and committed on
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to split")
+async def test_the_consumer_under_test_gets_its_cpus_and_everything_else_the_others(
+    tmp_path: Path,
+) -> None:
+    mine = os.sched_getaffinity(0)
+    consumer = min(mine)
+    subject = ModuleSubject("faust-floor", "streams.bench_floor", FLOOR_ARGS)
+    with consumer_cores((consumer,)):
+        assert os.sched_getaffinity(0) == mine - {consumer}
+        async with _warmed_up(tmp_path, subject, (consumer,)) as harness:
+            (floor_pid, *server_pids) = harness.pids()
+            threads = list(Path(f"/proc/{floor_pid}/task").iterdir())
+            assert len(threads) > 1  # Faust's consumer thread among them, started after the pin
+            assert {frozenset(os.sched_getaffinity(int(t.name))) for t in threads} == {
+                frozenset({consumer})
+            }
+            for pid in server_pids:  # the broker and Redis, started by this process
+                assert os.sched_getaffinity(pid) == mine - {consumer}
+            assert (await harness.phase([], 60.0)).completed  # and it reads on
+    assert os.sched_getaffinity(0) == mine
 
 
 async def _pause_breathing_and_not(harness: Harness, session_s: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from antifraud.bench import inputs, report
 from antifraud.bench.cli import bench_app
+from antifraud.bench.procs import other_cpus
 from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
 from antifraud.bench.runner import processor, write_results
 from antifraud.bench.scenarios import LoadResult, Side, pooled
@@ -534,6 +536,13 @@ def test_the_results_name_the_processor_they_ran_on(tmp_path: Path) -> None:
     assert "Machine: 2 CPUs (AMD EPYC, family 26 model 2, 2,596 MHz), load" in table.read_text()
     _, older = write_results(RESULTS, tmp_path, "older")  # a results file from before
     assert "(processor not recorded)" in older.read_text()
+    assert "consumer under test ran on CPU" not in table.read_text()  # all shared
+    results["meta"]["config"] = {"consumer_cpus": [0]}
+    _, own_core = write_results(results, tmp_path, "own-core")
+    assert (
+        "Each consumer under test ran on CPU 0 alone; the broker, Redis and the harness on "
+        "the others (`--consumer-cpus`)."
+    ) in own_core.read_text()
 
 
 def test_time_estimates_come_from_the_closest_measured_figure() -> None:
@@ -661,3 +670,18 @@ def test_latency_rates_that_are_no_rates_are_refused_before_anything_runs(rates:
     result = CliRunner().invoke(bench_app, ["--latency-rates", rates])
     assert result.exit_code == 2  # typer's usage error, raised before any broker starts
     assert "Invalid value:" in result.output and "records/s" in result.output
+
+
+def test_the_consumer_cpus_leave_others_and_exist_or_are_refused_before_anything_runs() -> None:
+    available = os.sched_getaffinity(0)
+    beyond = max(available) + 1
+    with pytest.raises(ValueError, match=rf"CPUs \[{beyond}\] are not available here"):
+        other_cpus((beyond,))
+    with pytest.raises(ValueError, match="leave at least one CPU"):
+        other_cpus(tuple(available))
+    if len(available) > 1:
+        assert other_cpus((min(available),)) == available - {min(available)}
+    for raw in ("x", str(beyond)):
+        result = CliRunner().invoke(bench_app, ["--consumer-cpus", raw])
+        assert result.exit_code == 2  # typer's usage error, raised before any broker starts
+        assert "CPU numbers, comma-separated" in result.output
