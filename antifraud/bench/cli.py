@@ -114,7 +114,7 @@ def run(
     consumer_cpus: Annotated[
         str,
         typer.Option(
-            help="CPUs (e.g. 0) each consumer under test gets to itself; the broker, Redis and "
+            help="CPUs (e.g. 0) the consumer under test gets to itself; the broker, Redis and "
             "the harness run on the others, as they would on other machines (default: all share)."
         ),
     ] = "",

@@ -634,8 +634,8 @@ def _arrangement(consumer_cpus: Sequence[int] | None) -> str:
         return ""
     cpus = ", ".join(map(str, consumer_cpus))
     return (
-        f" Each consumer under test ran on CPU {cpus} alone; the broker, Redis and the harness "
-        "on the others (`--consumer-cpus`)."
+        f" The consumer under test ran on CPU {cpus}, and nothing else; the broker, Redis and "
+        "the harness on the others (`--consumer-cpus`)."
     )
 
 

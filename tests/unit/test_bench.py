@@ -540,8 +540,8 @@ def test_the_results_name_the_processor_they_ran_on(tmp_path: Path) -> None:
     results["meta"]["config"] = {"consumer_cpus": [0]}
     _, own_core = write_results(results, tmp_path, "own-core")
     assert (
-        "Each consumer under test ran on CPU 0 alone; the broker, Redis and the harness on "
-        "the others (`--consumer-cpus`)."
+        "The consumer under test ran on CPU 0, and nothing else; the broker, Redis and the "
+        "harness on the others (`--consumer-cpus`)."
     ) in own_core.read_text()
 
 
