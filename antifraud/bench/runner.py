@@ -404,7 +404,7 @@ async def _run_sections(
                 ]
             }
 
-        await _in_env(work, "bare-record", base, bare_body, consumer_cpus=cpus)
+        await _in_env(work, "bare-record", base, bare_body)  # read in the harness
     if "limit" in sections:
         await throughput_of("limit", "record", ModuleSubject("limit", "antifraud.bench.limit"))
     # The one worker's median rate on each input: what the latency loads are fractions of.
@@ -623,19 +623,25 @@ def write_results(results: dict[str, Any], out_dir: Path, name: str) -> tuple[Pa
         f"{meta.get('load_average_at_end', '?')}; run took {meta.get('seconds', 0):.0f} s. "
         f"Medians over {meta.get('config', {}).get('repetitions', '?')} repetitions; "
         "range = lowest–highest repetition; spread = range / median."
-        f"{_arrangement(meta.get('config', {}).get('consumer_cpus'))}\n\n"
+        f"{_arrangement(results)}\n\n"
     )
     table_path.write_text(header + report.markdown(results), encoding="utf-8")
     return json_path, table_path
 
 
-def _arrangement(consumer_cpus: Sequence[int] | None) -> str:
+def _arrangement(results: dict[str, Any]) -> str:
+    consumer_cpus = results.get("meta", {}).get("config", {}).get("consumer_cpus")
     if not consumer_cpus:
         return ""
     cpus = ", ".join(map(str, consumer_cpus))
+    bare = (
+        "; figure 1's bare consumer reads in the harness, so on the others too"
+        if "bare_consumer" in results
+        else ""
+    )
     return (
         f" The consumer under test ran on CPU {cpus}, and nothing else; the broker, Redis and "
-        "the harness on the others (`--consumer-cpus`)."
+        f"the harness on the others (`--consumer-cpus`){bare}."
     )
 
 

@@ -541,8 +541,12 @@ def test_the_results_name_the_processor_they_ran_on(tmp_path: Path) -> None:
     _, own_core = write_results(results, tmp_path, "own-core")
     assert (
         "The consumer under test ran on CPU 0, and nothing else; the broker, Redis and the "
-        "harness on the others (`--consumer-cpus`)."
+        "harness on the others (`--consumer-cpus`); figure 1's bare consumer reads in the "
+        "harness, so on the others too."
     ) in own_core.read_text()
+    without_bare = {key: value for key, value in results.items() if key != "bare_consumer"}
+    _, own_core = write_results(without_bare, tmp_path, "own-core")
+    assert "the harness on the others (`--consumer-cpus`)." in own_core.read_text()
 
 
 def test_time_estimates_come_from_the_closest_measured_figure() -> None:
