@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     broker_session_timeout_s: PositiveFloat = 6.0  # Tansu group joins take half of it
     # None: 20 on the embedded broker, 500 on Kafka
     kafka_fetch_wait_ms: NonNegativeInt | None = None
+    # True: aiokafka's consumer in a thread of its own, as Faust has it (streams/kafka.py)
+    kafka_consumer_thread: bool = False
 
     # --- batching ------------------------------------------------------------------------------
     batch_max_events: PositiveInt = 500  # most messages the worker takes at once

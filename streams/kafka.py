@@ -15,6 +15,13 @@ Faust waits up to 1 s for each fetch, for the partitions active when the wait be
 set aside while the stream's buffer was full and taken back while the wait runs is not looked
 at again until the wait ends, so the last records of a burst came out up to 1 s late (change
 21). Each wait is cut to `_RECHECK_S`; new records still end it at once.
+
+Faust runs aiokafka's consumer in a thread of its own, so that its heartbeats go on while an agent
+blocks the event loop. Ours never block it for long (a scored batch holds at most
+`batch_max_bytes` of input; models load in a thread), and the thread costs every fetch a hand-over
+between two threads, each waking the other: on a paced load that was a third to two thirds of
+Faust's CPU per record (docs/performance.md, change 24). So the consumer runs on the app's loop;
+`ANTIFRAUD_KAFKA_CONSUMER_THREAD=true` puts it back in its thread.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Any, ClassVar
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode.services import WaitResults
+from mode.utils.futures import maybe_async
 
 from antifraud.settings import get_settings
 from streams.eager import Started
@@ -41,9 +49,43 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+class _InLoopConsumer(_ConsumerThread):
+    """Faust's consumer thread, run as a service on the app's own event loop."""
+
+    wait_for_shutdown = False  # the thread would signal it; here `stop` is the whole shutdown
+
+    def __init__(self, consumer: Any, *, loop: asyncio.AbstractEventLoop, **kwargs: Any) -> None:
+        super().__init__(consumer, loop=loop, thread_loop=loop, **kwargs)
+
+    async def start(self) -> None:
+        self._thread_started.set()  # `maybe_start` reads it
+        await self._default_start()
+
+    async def call_thread(self, fun: Any, *args: Any, **kwargs: Any) -> Any:
+        return await maybe_async(fun(*args, **kwargs))
+
+    def _stopped_set(self) -> None:
+        self._stopped.set()
+
+    async def on_stop(self) -> None:
+        await self.on_thread_stop()  # stops the aiokafka consumer
+
+    # A service thread leaves these to its thread; here they are a service's own.
+    async def _stop_children(self) -> None:
+        await self._default_stop_children()
+
+    async def _stop_futures(self) -> None:
+        await self._default_stop_futures()
+
+    async def _stop_exit_stacks(self) -> None:
+        await self._default_stop_exit_stacks()
+
+
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        if get_settings().kafka_consumer_thread:
+            return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        return _InLoopConsumer(self, loop=self.loop, beacon=self.beacon)
 
     async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
         return await super()._getmany(active_partitions, min(timeout, _RECHECK_S))

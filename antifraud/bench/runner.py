@@ -189,6 +189,7 @@ def _settings_meta(settings: Settings) -> dict[str, Any]:
         "batch_max_events": settings.batch_max_events,
         "batch_max_bytes": settings.batch_max_bytes,
         "kafka_fetch_wait_ms": settings.fetch_wait_ms,
+        "kafka_consumer_thread": settings.kafka_consumer_thread,
         "input_linger_ms": INPUT_LINGER_MS,
         "input_partitions": settings.input_partitions,
         "output_partitions": settings.output_partitions,
