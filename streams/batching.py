@@ -28,7 +28,7 @@ class _Fill:
 
     Woken by the reader, not by polling the queue: uvloop runs a sleep of under half a
     millisecond as `call_soon`, so the 0.5 ms polling steps used before spun a core for the
-    whole fill, and took the GIL from the Kafka consumer thread that was to deliver the events
+    whole fill, and took the GIL from Faust's Kafka consumer thread that was to deliver the events
     (docs/performance.md, change 23).
     """
 

@@ -1,4 +1,4 @@
-"""Faust's aiokafka transport, with our fetch wait and a cheaper hand-over of each message.
+"""Faust's aiokafka transport: our fetch wait, a cheaper hand-over of each message, no thread.
 
 Faust creates the worker's consumer with `fetch_max_wait_ms=1500`, fixed. Kafka answers a
 waiting fetch as soon as data arrives, so there it only bounds idle polling; the embedded
@@ -19,8 +19,8 @@ at again until the wait ends, so the last records of a burst came out up to 1 s 
 Faust runs aiokafka's consumer in a thread of its own, so that its heartbeats go on while an agent
 blocks the event loop. Ours never block it for long (a scored batch holds at most
 `batch_max_bytes` of input; models load in a thread), and the thread costs every fetch a hand-over
-between two threads, each waking the other: on a paced load that was a third to two thirds of
-Faust's CPU per record (docs/performance.md, change 24). So the consumer runs on the app's loop;
+between two threads and the thread's share of the GIL: 7–10 % of the worker's CPU per record
+(docs/performance.md, change 24). So the consumer runs on the app's loop;
 `ANTIFRAUD_KAFKA_CONSUMER_THREAD=true` puts it back in its thread.
 """
 

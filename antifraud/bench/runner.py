@@ -631,19 +631,27 @@ def write_results(results: dict[str, Any], out_dir: Path, name: str) -> tuple[Pa
 
 
 def _arrangement(results: dict[str, Any]) -> str:
-    consumer_cpus = results.get("meta", {}).get("config", {}).get("consumer_cpus")
-    if not consumer_cpus:
-        return ""
-    cpus = ", ".join(map(str, consumer_cpus))
-    bare = (
-        "; figure 1's bare consumer reads in the harness, so on the others too"
-        if "bare_consumer" in results
-        else ""
-    )
-    return (
-        f" The consumer under test ran on CPU {cpus}, and nothing else; the broker, Redis and "
-        f"the harness on the others (`--consumer-cpus`){bare}."
-    )
+    """Where the consumers ran and how they read, when not as by default."""
+    meta = results.get("meta", {})
+    said = ""
+    if meta.get("settings", {}).get("kafka_consumer_thread"):
+        said += (
+            " Faust's consumers read Kafka in a thread of their own, not on their event loop "
+            "(`ANTIFRAUD_KAFKA_CONSUMER_THREAD=true`)."
+        )
+    consumer_cpus = meta.get("config", {}).get("consumer_cpus")
+    if consumer_cpus:
+        cpus = ", ".join(map(str, consumer_cpus))
+        bare = (
+            "; figure 1's bare consumer reads in the harness, so on the others too"
+            if "bare_consumer" in results
+            else ""
+        )
+        said += (
+            f" The consumer under test ran on CPU {cpus}, and nothing else; the broker, Redis "
+            f"and the harness on the others (`--consumer-cpus`){bare}."
+        )
+    return said
 
 
 def parse_sections(raw: Sequence[str]) -> tuple[str, ...]:

@@ -547,6 +547,13 @@ def test_the_results_name_the_processor_they_ran_on(tmp_path: Path) -> None:
     without_bare = {key: value for key, value in results.items() if key != "bare_consumer"}
     _, own_core = write_results(without_bare, tmp_path, "own-core")
     assert "the harness on the others (`--consumer-cpus`)." in own_core.read_text()
+    assert "thread of their own" not in own_core.read_text()  # the default: on the event loop
+    results["meta"]["settings"] = {"kafka_consumer_thread": True}
+    _, in_thread = write_results(results, tmp_path, "in-thread")
+    assert (
+        "Faust's consumers read Kafka in a thread of their own, not on their event loop "
+        "(`ANTIFRAUD_KAFKA_CONSUMER_THREAD=true`). The consumer under test ran on CPU 0"
+    ) in in_thread.read_text()
 
 
 def test_time_estimates_come_from_the_closest_measured_figure() -> None:
