@@ -23,10 +23,13 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def consumer_thread_setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Sets `ANTIFRAUD_KAFKA_CONSUMER_THREAD` for one test; the settings are read afresh."""
+    """Sets `ANTIFRAUD_KAFKA_CONSUMER_THREAD` (None: unset) for one test; settings read afresh."""
 
-    def choose(value: bool) -> None:
-        monkeypatch.setenv("ANTIFRAUD_KAFKA_CONSUMER_THREAD", str(value).lower())
+    def choose(value: bool | None) -> None:
+        if value is None:
+            monkeypatch.delenv("ANTIFRAUD_KAFKA_CONSUMER_THREAD", raising=False)
+        else:
+            monkeypatch.setenv("ANTIFRAUD_KAFKA_CONSUMER_THREAD", str(value).lower())
         get_settings.cache_clear()
 
     yield choose
@@ -59,7 +62,7 @@ def _threads() -> set[int]:
 async def test_the_consumer_reads_the_broker_on_the_apps_loop_with_no_thread(
     app: faust.App, kafka_bootstrap: str, consumer_thread_setting: Any
 ) -> None:
-    consumer_thread_setting(False)  # the default
+    consumer_thread_setting(None)  # the default
     topic = f"consumer-loop-{uuid.uuid4().hex[:8]}"
     await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
