@@ -41,6 +41,25 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def stopped(pid: int) -> bool:
+    """Every thread of the process has taken its SIGSTOP (or it is gone).
+
+    Only then does the kernel count it as stopped: a process group orphaned by its parent's
+    death is continued (and so gets its parent-death SIGTERM) only if a member was stopped by
+    then, and a stop still under way in a thread is not undone (tests/integration/test_embedded.py).
+    """
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return True
+    for task in tasks:
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            stat = (task / "stat").read_text()
+            if stat[stat.rindex(")") + 2] != "T":
+                return False
+    return True
+
+
 def total_cpu(pids: Sequence[int]) -> float:
     return sum(cpu_seconds(pid) for pid in pids)
 

@@ -41,7 +41,7 @@ from antifraud.bench.inputs import (
     replayed,
 )
 from antifraud.bench.kafka_io import BareRead, InputProducer, OutputWatcher, bare_consume
-from antifraud.bench.procs import ModuleProcess, cpu_seconds, pin, rss_bytes
+from antifraud.bench.procs import ModuleProcess, cpu_seconds, pin, rss_bytes, stopped
 from antifraud.bench.stats import LatencySummary, latency_summary
 from antifraud.contracts import INPUT_TOPICS
 from antifraud.embedded import EmbeddedServer, free_port, start_kafka, start_redis
@@ -373,7 +373,7 @@ class Harness:
         20-ms fetch polls, Redis and the consumer took 0.21 (floor), 0.34 (one worker) and 0.37
         (two workers) of a core, so the side measured ran beside that, and unequally."""
         self.paused = True
-        self._signal(signal.SIGSTOP)
+        self._stop()
 
     def release(self) -> None:
         """Let every process run again (SIGCONT; harmless for one that was not stopped)."""
@@ -388,7 +388,16 @@ class Harness:
         self._signal(signal.SIGCONT)
         await asyncio.sleep(seconds)
         if self.paused:  # not resumed meanwhile
-            self._signal(signal.SIGSTOP)
+            self._stop()
+
+    def _stop(self, timeout_s: float = 2.0) -> None:
+        """SIGSTOP, and wait until every thread has taken it (a few ms): the side measured next
+        does not share the CPU with the stopping ones, and a harness killed meanwhile leaves no
+        stop under way that the kernel would not undo (`procs.stopped`)."""
+        self._signal(signal.SIGSTOP)
+        deadline = time.monotonic() + timeout_s
+        while not all(stopped(pid) for pid in self.pids()) and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     def _signal(self, signum: int) -> None:
         pids = self.pids()

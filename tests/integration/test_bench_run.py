@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from antifraud.bench import brokerdrift
-from antifraud.bench.procs import consumer_cores, total_cpu
+from antifraud.bench.procs import consumer_cores, stopped, total_cpu
 from antifraud.bench.runner import FLOOR_ARGS, BenchConfig, run_benchmark
 from antifraud.bench.scenarios import (
     Environment,
@@ -247,6 +247,7 @@ async def _pause_breathing_and_not(harness: Harness, session_s: float) -> None:
     assert len(pids) == 4  # the two workers, the broker and Redis
     harness.pause()
     try:
+        assert all(stopped(pid) for pid in pids)  # every thread, before `pause` returns
         assert await _all_stopped(pids)
         used_before = total_cpu(pids)
         await asyncio.sleep(1.0)

@@ -39,12 +39,16 @@ def test_taken_port_is_named(embedded_redis, tmp_path) -> None:  # type: ignore[
 
 
 _START_AND_DIE = """
-import os, signal, sys
+import os, signal, sys, time
 from pathlib import Path
 from antifraud.embedded import start_redis
+from antifraud.bench.procs import stopped
 server = start_redis("127.0.0.1", int(sys.argv[1]), Path(sys.argv[2]))
 if sys.argv[3] == "stopped":
     os.kill(server.process.pid, signal.SIGSTOP)  # as the benchmark pauses a side
+    deadline = time.monotonic() + 10
+    while not stopped(server.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)  # a stop still under way when the parent dies is not undone
 print(server.process.pid, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # no clean-up runs
 """
@@ -62,7 +66,8 @@ def _alive(pid: int) -> bool:
 def test_an_embedded_server_does_not_outlive_a_killed_parent(state: str, tmp_path: Path) -> None:
     """Nothing outlives a crash, not even a server the benchmark had stopped: its parent-death
     SIGTERM waits while it is stopped, but the kernel continues a stopped process whose process
-    group the death orphaned (each server has a group of its own)."""
+    group the death orphaned (each server has a group of its own), once all its threads have
+    stopped: `Harness.pause` waits for that, and so does this parent."""
     parent = subprocess.run(  # noqa: S603 - this interpreter and a fixed script
         [sys.executable, "-c", _START_AND_DIE, str(free_port()), str(tmp_path), state],
         capture_output=True,

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,7 +19,7 @@ from typer.testing import CliRunner
 
 from antifraud.bench import inputs, report
 from antifraud.bench.cli import bench_app
-from antifraud.bench.procs import other_cpus
+from antifraud.bench.procs import other_cpus, stopped
 from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
 from antifraud.bench.runner import processor, write_results
 from antifraud.bench.scenarios import LoadResult, Side, pooled
@@ -681,6 +685,39 @@ def test_latency_rates_that_are_no_rates_are_refused_before_anything_runs(rates:
     result = CliRunner().invoke(bench_app, ["--latency-rates", rates])
     assert result.exit_code == 2  # typer's usage error, raised before any broker starts
     assert "Invalid value:" in result.output and "records/s" in result.output
+
+
+_SPINNING_THREAD = """
+import threading, time
+def spin():
+    while True:
+        pass
+threading.Thread(target=spin, daemon=True).start()
+time.sleep(60)
+"""
+
+
+def _until(condition: Any, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return bool(condition())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_process_is_stopped_once_every_thread_has_taken_the_stop() -> None:
+    child = subprocess.Popen([sys.executable, "-c", _SPINNING_THREAD])  # noqa: S603
+    try:
+        assert _until(lambda: len(list(Path(f"/proc/{child.pid}/task").iterdir())) == 2)
+        assert not stopped(child.pid)  # its main thread sleeps, its other one spins
+        os.kill(child.pid, signal.SIGSTOP)
+        assert _until(lambda: stopped(child.pid))
+        os.kill(child.pid, signal.SIGCONT)
+        assert _until(lambda: not stopped(child.pid))
+    finally:
+        child.kill()
+        child.wait()
+    assert stopped(child.pid)  # gone: nothing left to stop
 
 
 def test_the_consumer_cpus_leave_others_and_exist_or_are_refused_before_anything_runs() -> None:
