@@ -42,7 +42,7 @@ def rss_bytes(pid: int) -> int:
 
 
 def stopped(pid: int) -> bool:
-    """Every thread of the process has taken its SIGSTOP (or it is gone).
+    """Every thread of the process has taken its SIGSTOP, or has exited, or the process is gone.
 
     Only then does the kernel count it as stopped: a process group orphaned by its parent's
     death is continued (and so gets its parent-death SIGTERM) only if a member was stopped by
@@ -55,7 +55,7 @@ def stopped(pid: int) -> bool:
     for task in tasks:
         with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
             stat = (task / "stat").read_text()
-            if stat[stat.rindex(")") + 2] != "T":
+            if stat[stat.rindex(")") + 2] not in "TZX":  # stopped, exited, dead
                 return False
     return True
 

@@ -136,7 +136,7 @@ async def test_the_ratios_sides_take_turns_in_reversing_order(tmp_path: Path) ->
         *((side, "1") for side in sides),
         *((side, "2") for side in reversed(sides)),
         *((side, "3") for side in sides),
-    ]
+    ], "\n".join(said)  # what the run said, to tell why a side's repetitions are missing
     assert "faust-floor, pipeline-1w and pipeline-2w [record], repetitions interleaved ..." in said
     for side in sides:
         reps = results["throughput"][f"{side}/record"]["reps"]
