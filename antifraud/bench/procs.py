@@ -18,15 +18,37 @@ from antifraud.embedded import own_group_die_with_parent, stop_process
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat_fields(path: Path) -> list[str] | None:
+    """The fields of a /proc `stat` file after the command name (field 2, which may hold
+    spaces), so field 3, the state, is the first; None once the process or thread is gone."""
+    try:
+        stat = path.read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _threads(pid: int) -> list[Path]:
+    """`/proc/<pid>/task/<tid>` of each of a process's threads; none once it is gone."""
+    try:
+        return list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a live process has used (0.0 once it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    fields = _stat_fields(Path(f"/proc/{pid}/stat"))
+    if fields is None:
         return 0.0
-    # The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def state(pid: int) -> str | None:
+    """The state letter of a process (T = stopped by a signal, Z = exited but not yet reaped by
+    its parent), or None once it is gone."""
+    fields = _stat_fields(Path(f"/proc/{pid}/stat"))
+    return None if fields is None else fields[0]
 
 
 def rss_bytes(pid: int) -> int:
@@ -48,15 +70,10 @@ def stopped(pid: int) -> bool:
     death is continued (and so gets its parent-death SIGTERM) only if a member was stopped by
     then, and a stop still under way in a thread is not undone (tests/integration/test_embedded.py).
     """
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except FileNotFoundError:
-        return True
-    for task in tasks:
-        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
-            stat = (task / "stat").read_text()
-            if stat[stat.rindex(")") + 2] not in "TZX":  # stopped, exited, dead
-                return False
+    for thread in _threads(pid):
+        fields = _stat_fields(thread / "stat")
+        if fields is not None and fields[0] not in "TZX":  # stopped, exited, dead
+            return False
     return True
 
 
@@ -80,10 +97,9 @@ def other_cpus(consumer_cpus: Collection[int]) -> set[int]:
 def pin(pid: int, cpus: Collection[int]) -> None:
     """Every thread of a process onto `cpus`; threads it starts later inherit them (Linux sets
     the affinity per thread, so pinning only the process would leave its running threads)."""
-    with contextlib.suppress(FileNotFoundError):  # gone: its measurement says so
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(ProcessLookupError):
-                os.sched_setaffinity(int(task.name), cpus)
+    for thread in _threads(pid):  # none once it is gone: its measurement says so
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(thread.name), cpus)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from antifraud.bench import brokerdrift
-from antifraud.bench.procs import consumer_cores, stopped, total_cpu
+from antifraud.bench.procs import consumer_cores, state, stopped, total_cpu
 from antifraud.bench.runner import FLOOR_ARGS, BenchConfig, run_benchmark
 from antifraud.bench.scenarios import (
     Environment,
@@ -26,7 +26,6 @@ from antifraud.bench.scenarios import (
     WorkersSubject,
 )
 from antifraud.settings import get_settings
-from tests.processes import process_state
 
 
 def _latency_at_a_quarter(tmp_path: Path, section: str) -> BenchConfig:
@@ -168,7 +167,7 @@ async def test_the_worker_on_new_numbers_takes_turns_with_the_one_on_the_same(
 async def _all_stopped(pids: list[int]) -> bool:
     """A signal is delivered when its process next runs: give it a moment."""
     for _ in range(50):
-        if all(process_state(pid) == "T" for pid in pids):
+        if all(state(pid) == "T" for pid in pids):
             return True
         await asyncio.sleep(0.02)
     return False
@@ -258,7 +257,7 @@ async def _pause_breathing_and_not(harness: Harness, session_s: float) -> None:
             assert await _all_stopped(pids)
     finally:
         kept_s = await harness.resume()
-    assert not any(process_state(pid) == "T" for pid in pids)
+    assert not any(state(pid) == "T" for pid in pids)
     assert kept_s < 1.0  # no rejoin: that takes half the session on the embedded broker
     # The same pause without breaths: the group has to rejoin.
     harness.pause()

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from antifraud.bench import procs
 from antifraud.embedded import PortInUseError, free_port, start_redis
 from antifraud.settings import Settings
 from antifraud.topics import TopicSpec, ensure_topics, topic_specs
-from tests.processes import process_state
 
 
 async def test_redis_is_a_real_server(redis_client: aioredis.Redis) -> None:
@@ -56,7 +56,7 @@ os.kill(os.getpid(), signal.SIGKILL)  # no clean-up runs
 
 def _alive(pid: int) -> bool:
     """Not exited: a zombie has exited and waits only for its new parent to reap it."""
-    return process_state(pid) not in (None, "Z")
+    return procs.state(pid) not in (None, "Z")
 
 
 @pytest.mark.skipif(
