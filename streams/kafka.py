@@ -21,7 +21,10 @@ blocks the event loop. Ours never block it for long (a scored batch holds at mos
 `batch_max_bytes` of input; models load in a thread), and the thread costs every fetch a hand-over
 between two threads and the thread's share of the GIL: 7–10 % of the worker's CPU per record
 (docs/performance.md, change 24). So the consumer runs on the app's loop;
-`ANTIFRAUD_KAFKA_CONSUMER_THREAD=true` puts it back in its thread.
+`ANTIFRAUD_KAFKA_CONSUMER_THREAD=true` puts it back in its thread. A stall past the session
+timeout costs the worker its group membership, as a paused process would in Faust's arrangement
+too: the group gives its partitions to another member, and the worker rejoins when the loop runs
+again, from the committed offsets (tests/integration/test_story.py).
 """
 
 from __future__ import annotations

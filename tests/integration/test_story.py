@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,7 +15,10 @@ import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
+from antifraud.embedded import free_port
 from antifraud.phones import subscriber_e164
+from antifraud.runtime import Endpoints, WorkerProcess
+from antifraud.settings import Settings
 from tests.integration.conftest import MULE_ACCOUNT, RISKY_CALLER
 
 pytestmark = pytest.mark.integration
@@ -268,6 +274,30 @@ async def test_desk_closing_a_task_makes_new_evidence_open_a_new_one(
     assert [c["event_id"] for c in second[0]["evidence"]["calls"]] == [f"c2-{victim}"]
 
 
+async def send_story(producer: AIOKafkaProducer, victim: str) -> None:
+    """A long call from the risky caller, then a large transfer from the victim."""
+    start = time.time() - 1800
+    await send(producer, "telecom.calls", victim, call(f"call-{victim}", victim, start, 900))
+    await send(producer, "bank.transfers", victim, transfer(f"tr-{victim}", victim, start + 1500))
+
+
+def has_full_task(seen: list[dict[str, Any]], victim: str) -> bool:
+    """A revision of the victim's task has come to hold the call and the transfer after it."""
+    victim_e164 = subscriber_e164(victim)
+    return any(
+        task["victim"] == victim_e164
+        and {"RISKY_CALL_ANSWERED", "TRANSFER_AFTER_RISKY_CALL"}
+        <= {reason["code"] for reason in task["reasons"]}
+        for task in seen
+    )
+
+
+async def story_gives_a_full_task(producer: AIOKafkaProducer, tasks: Any, victim: str) -> None:
+    await send_story(producer, victim)
+    seen = await tasks.collect(lambda seen: has_full_task(seen, victim))
+    assert has_full_task(seen, victim), f"no full task for {victim}"
+
+
 async def test_the_worker_scores_on_after_redis_drops_its_connections_and_scripts(
     worker: Any,
     producer: AIOKafkaProducer,
@@ -278,24 +308,7 @@ async def test_the_worker_scores_on_after_redis_drops_its_connections_and_script
     """What a Redis restart does to a running worker: no batch lost, none scored without state."""
     tasks = await read_topic("jocc.dissuasion")
     dlq = await read_topic("antifraud.dlq")
-    start = time.time() - 1800
-
-    async def story_gives_a_full_task(victim: str) -> None:
-        victim_e164 = subscriber_e164(victim)
-        await send(producer, "telecom.calls", victim, call(f"call-{victim}", victim, start, 900))
-        await send(
-            producer, "bank.transfers", victim, transfer(f"tr-{victim}", victim, start + 1500)
-        )
-        seen = await tasks.collect(
-            lambda seen: any(
-                m["victim"] == victim_e164 and m["evidence"]["transfers"] for m in seen
-            )
-        )
-        final = max((m for m in seen if m["victim"] == victim_e164), key=lambda m: m["revision"])
-        codes = {reason["code"] for reason in final["reasons"]}
-        assert {"RISKY_CALL_ANSWERED", "TRANSFER_AFTER_RISKY_CALL"} <= codes
-
-    await story_gives_a_full_task(new_victim())  # the worker now holds its connections
+    await story_gives_a_full_task(producer, tasks, new_victim())  # the worker holds connections
     admin = aioredis.Redis.from_url(worker_redis_url)
     try:
         own_id = await admin.client_id()
@@ -310,6 +323,60 @@ async def test_the_worker_scores_on_after_redis_drops_its_connections_and_script
         await admin.aclose()
 
     victim = new_victim()
-    await story_gives_a_full_task(victim)
+    await story_gives_a_full_task(producer, tasks, victim)
     dead_letters = await dlq.collect(lambda seen: False, timeout_s=1.0)
     assert not [m for m in dead_letters if victim in str(m)], "nothing may go to the DLQ"
+
+
+async def test_a_stalled_worker_is_replaced_and_comes_back_without_losing_a_story(
+    worker: WorkerProcess,
+    worker_settings: Settings,
+    kafka_bootstrap: str,
+    worker_redis_url: str,
+    tmp_path: Path,
+    producer: AIOKafkaProducer,
+    read_topic: Any,
+    new_victim: Any,
+) -> None:
+    """A stall past the session timeout (a paused VM, a throttled container) stops the worker's
+    heartbeats, since its consumer runs on its event loop (`streams/kafka.py`). The group must
+    give its partitions to another worker meanwhile, and the worker must come back: nothing lost."""
+    tasks = await read_topic("jocc.dissuasion")
+    dlq = await read_topic("antifraud.dlq")
+    await story_gives_a_full_task(producer, tasks, new_victim())
+    log_start = worker.log_path.stat().st_size
+
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    try:
+        other = WorkerProcess(
+            worker_settings.model_copy(
+                update={"data_dir": tmp_path, "worker_web_port": free_port()}
+            ),
+            Endpoints(kafka_bootstrap, worker_redis_url),
+            lambda line: None,
+        )
+        try:
+            assert other.wait_ready(120), other.log_path.read_text()[-3000:]
+            during = [new_victim() for _ in range(8)]  # their keys spread over the partitions
+            for victim in during:
+                await send_story(producer, victim)
+            seen = await tasks.collect(lambda seen: all(has_full_task(seen, v) for v in during))
+        finally:
+            other.stop()  # it leaves the group: the stalled worker must take every partition back
+    finally:
+        os.kill(worker.process.pid, signal.SIGCONT)
+    assert all(has_full_task(seen, v) for v in during), "no worker took the stalled one's place"
+
+    after = [new_victim() for _ in range(8)]
+    for victim in after:
+        await send_story(producer, victim)
+    seen = await tasks.collect(lambda seen: all(has_full_task(seen, v) for v in after), 60.0)
+    with worker.log_path.open(encoding="utf-8") as log:
+        log.seek(log_start)
+        said = log.read()
+    assert worker.process.poll() is None, f"the worker did not survive the stall:\n{said}"
+    assert "re-joining group" in said, f"the stall did not cost the worker its membership:\n{said}"
+    missing = [v for v in after if not has_full_task(seen, v)]
+    assert not missing, f"no task for {missing} after the stall; the worker said:\n{said}"
+    dead_letters = await dlq.collect(lambda seen: False, timeout_s=1.0)
+    assert not [m for m in dead_letters if any(v in str(m) for v in during + after)]
