@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -242,17 +242,7 @@ class Pipeline:
             ),
         )
 
-    async def process(
-        self,
-        messages: Sequence[InputMessage],
-        settled: Callable[[], Awaitable[object]] | None = None,
-    ) -> BatchResult:
-        """`settled` waits until the batch before this one recorded what it sent (its `confirm`).
-
-        A caller that delivers one batch while the next is processed (`BatchRouter.route`) passes
-        it: everything up to the victims' state needs only what the previous batch wrote here,
-        and the victims' state holds the sent ledger that `confirm` writes.
-        """
+    async def process(self, messages: Sequence[InputMessage]) -> BatchResult:
         result = BatchResult()
         calls, transfers = self._decode(messages, result)
         result.calls, result.transfers = len(calls), len(transfers)
@@ -284,8 +274,6 @@ class Pipeline:
             transfers, behaviour, account_status, update
         )
         victims = set(new_contacts) | set(new_transfers)
-        if settled is not None:
-            await settled()
         known = await self.store.read_victims(victims)
         views = self._victim_views(victims, known, new_contacts, new_transfers, contexts, update)
         update.contacts = new_contacts

@@ -93,13 +93,6 @@ def batches_by_size(
         yield messages[start:]
 
 
-async def _total(deliveries: Sequence[asyncio.Future[RouteStats]]) -> RouteStats:
-    total = RouteStats()
-    for delivery in deliveries:
-        total.add(await delivery)
-    return total
-
-
 class BatchRouter:
     def __init__(
         self,
@@ -117,41 +110,18 @@ class BatchRouter:
         self.totals = RouteStats()
 
     async def handle(self, messages: Sequence[InputMessage]) -> RouteStats:
-        """Route the messages and wait until their outputs are delivered and recorded."""
-        return await (await self.route(messages))
+        """Route the messages in order, in batches of at most `max_batch_bytes` of input.
 
-    async def route(
-        self, messages: Sequence[InputMessage], after: asyncio.Future[Any] | None = None
-    ) -> asyncio.Future[RouteStats]:
-        """Score the messages now; return the delivery of their outputs, which follows `after`.
-
-        The messages go in order, in batches of at most `max_batch_bytes` of input: the consumer
-        hands over up to N *messages*, a message may be an array of hundreds of records, and one
-        huge batch would hold every alert in it until the last record is scored.
-
-        Each batch is scored while the one before it (or `after`, the previous call's delivery)
-        is still delivering its outputs, which is mostly waiting for the broker and Redis. It
-        reads its victims' state only once that delivery recorded what it sent, so it decides as
-        it would have one after the other. A failed delivery is raised here, before anything
-        after it is delivered.
+        The consumer hands over up to N *messages*; a message may be an array of hundreds of
+        records, and one huge batch would hold every alert in it until the last record is scored.
         """
-        deliveries: list[asyncio.Future[RouteStats]] = []
-        previous = after
+        stats = RouteStats()
         for batch in batches_by_size(messages, self.max_batch_bytes):
-            previous = await self._score(batch, previous)
-            deliveries.append(previous)
-        return asyncio.ensure_future(_total(deliveries))
+            stats.add(await self._route(batch))
+        return stats
 
-    async def _score(
-        self, messages: Sequence[InputMessage], previous: asyncio.Future[Any] | None
-    ) -> asyncio.Future[RouteStats]:
-        settled = None if previous is None else functools.partial(asyncio.wait, [previous])
-        result = await self._process(messages, settled)
-        if previous is not None:
-            await previous
-        return asyncio.ensure_future(self._deliver(result, len(messages)))
-
-    async def _deliver(self, result: BatchResult, held: int) -> RouteStats:
+    async def _route(self, messages: Sequence[InputMessage]) -> RouteStats:
+        result = await self._process(messages)
         deliveries = [
             await self.send(DISSUASION_TOPIC, task.victim.encode(), task_json(task))
             for task in result.tasks
@@ -168,7 +138,7 @@ class BatchRouter:
             for rejection in result.rejections
         ]
         await asyncio.gather(*deliveries)
-        await self._hold_while_unavailable(lambda: self.pipeline.confirm(result), held)
+        await self._hold_while_unavailable(lambda: self.pipeline.confirm(result), len(messages))
         self._log(result)
         stats = RouteStats(
             result.calls,
@@ -189,14 +159,10 @@ class BatchRouter:
             )
         return len(closures)
 
-    async def _process(
-        self,
-        messages: Sequence[InputMessage],
-        settled: Callable[[], Awaitable[object]] | None = None,
-    ) -> BatchResult:
+    async def _process(self, messages: Sequence[InputMessage]) -> BatchResult:
         try:
             result: BatchResult = await self._hold_while_unavailable(
-                lambda: self.pipeline.process(messages, settled), len(messages)
+                lambda: self.pipeline.process(messages), len(messages)
             )
             return result
         except Exception as error:
@@ -212,7 +178,7 @@ class BatchRouter:
         for message in messages:
             try:
                 single: BatchResult = await self._hold_while_unavailable(
-                    functools.partial(self.pipeline.process, [message], settled), 1
+                    functools.partial(self.pipeline.process, [message]), 1
                 )
             except Exception as error:
                 single = self._failed(message, error)

@@ -13,7 +13,7 @@ from antifraud.route import BatchRouter
 from antifraud.tuning import set_aside_long_lived
 from antifraud.wiring import worker_pipeline
 from streams.app import app, settings
-from streams.batching import acked_when_done, batches_while_busy
+from streams.batching import batches_while_busy
 
 input_topics = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes)
 outcomes_topic = app.topic(OUTCOMES_TOPIC, key_type=bytes, value_type=bytes)
@@ -53,32 +53,23 @@ async def refresh_models() -> None:
 
 @app.agent(input_topics)
 async def score_events(stream: Any) -> None:
-    """Each batch is scored while the one before it is still delivering (`BatchRouter.route`)."""
-    delivery: asyncio.Future[Any] | None = None
-    try:
-        async for events in batches_while_busy(stream, settings.batch_max_events, ack=False):
-            delivery = await _router().route(_messages(events), after=delivery)
-            delivery = acked_when_done(stream, events, delivery)
-    finally:
-        if delivery is not None:
-            await asyncio.wait([delivery])  # the last outputs go out before the agent stops
-
-
-def _messages(events: list[Any]) -> list[InputMessage]:
-    return [
-        InputMessage(
-            event.message.topic,
-            event.value,
-            SourcePosition(
-                event.message.topic,
-                event.message.partition,
-                event.message.offset,
-                event.message.key,
-                event.message.timestamp,
-            ),
+    async for events in batches_while_busy(stream, settings.batch_max_events):
+        await _router().handle(
+            [
+                InputMessage(
+                    event.message.topic,
+                    event.value,
+                    SourcePosition(
+                        event.message.topic,
+                        event.message.partition,
+                        event.message.offset,
+                        event.message.key,
+                        event.message.timestamp,
+                    ),
+                )
+                for event in events
+            ]
         )
-        for event in events
-    ]
 
 
 @app.agent(outcomes_topic)

@@ -8,18 +8,15 @@ each batch is whatever arrived while the previous one was processed: one event w
 is quiet (nothing waits), up to `max_events` under load (the fixed costs are shared).
 
 Events are acknowledged only after their batch was handled, so their offsets are committed
-only once their outputs were sent (at-least-once, as with `take_events`). A caller that hands a
-batch's delivery to the background acknowledges it itself, once delivered (`acked_when_done`).
+only once their outputs were sent (at-least-once, as with `take_events`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Sequence
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from collections.abc import AsyncGenerator
+from typing import Any
 
 _END = object()  # the reader stopped: the stream ended or failed
 _BUSY = 8  # this many events waiting at once: a backlog, not a trickle
@@ -69,11 +66,8 @@ def _take_waiting(queue: asyncio.Queue[Any], batch: list[Any], max_events: int) 
     return False
 
 
-async def batches_while_busy(
-    stream: Any, max_events: int, ack: bool = True
-) -> AsyncGenerator[list[Any], None]:
-    """`ack=False`: the caller acknowledges each batch's events itself (`acked_when_done`)."""
-    stream.enable_acks = False  # acked below (or by the caller), once the batch was handled
+async def batches_while_busy(stream: Any, max_events: int) -> AsyncGenerator[list[Any], None]:
+    stream.enable_acks = False  # acked below, once the batch was handled
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_events)
     failure: list[BaseException] = []
     fill = _Fill()
@@ -105,29 +99,11 @@ async def batches_while_busy(
                 await fill.wait(max_events - len(batch), _FILL_S)
                 ended = _take_waiting(queue, batch, max_events)
             yield batch
-            if ack:
-                await _ack(stream, batch)
+            for event in batch:
+                await stream.ack(event)
         if failure:
             raise failure[0]
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
-
-
-async def _ack(stream: Any, events: Sequence[Any]) -> None:
-    for event in events:
-        await stream.ack(event)
-
-
-def acked_when_done(
-    stream: Any, events: Sequence[Any], delivery: asyncio.Future[T]
-) -> asyncio.Future[T]:
-    """`delivery`, then the events' acknowledgement: their offsets may be committed only now."""
-
-    async def deliver_then_ack() -> T:
-        outcome = await delivery
-        await _ack(stream, events)
-        return outcome
-
-    return asyncio.ensure_future(deliver_then_ack())

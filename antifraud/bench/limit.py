@@ -39,12 +39,11 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     await producer.start()
     await consumer.start()
     logging.getLogger("antifraud.bench").warning("limit loop started")
-    delivery: asyncio.Future[Any] | None = None  # the previous take's, as in the worker
     try:
         while not stop.is_set():
             records = await take(consumer, settings.batch_max_events)
             if records:
-                delivery = await router.route(
+                await router.handle(
                     [
                         InputMessage(
                             record.topic,
@@ -58,11 +57,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
                             ),
                         )
                         for record in records
-                    ],
-                    after=delivery,
+                    ]
                 )
-        if delivery is not None:
-            await delivery
     finally:
         await consumer.stop()
         await producer.stop()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from streams import batching
-from streams.batching import acked_when_done, batches_while_busy
+from streams.batching import batches_while_busy
 
 _END = object()
 
@@ -55,32 +55,6 @@ async def test_one_event_is_handed_over_at_once_and_acked_only_after_handling() 
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(anext(batches), 0.5)
     assert stream.acked == ["a", "b", "c", "d"]
-
-
-async def test_a_batch_delivered_in_the_background_is_acked_once_delivered() -> None:
-    stream = FakeStream()
-    batches = batches_while_busy(stream, max_events=5, ack=False)
-    stream.arrive("a", "b")
-    first = await asyncio.wait_for(anext(batches), 0.5)
-    delivery: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    acked = acked_when_done(stream, first, delivery)
-    stream.arrive("c")
-    assert await asyncio.wait_for(anext(batches), 0.5) == ["c"]
-    await asyncio.sleep(0.01)
-    assert stream.acked == [], "acked before its delivery ended"
-    delivery.set_result("sent")
-    assert await asyncio.wait_for(acked, 0.5) == "sent"
-    assert stream.acked == ["a", "b"]
-
-
-async def test_a_failed_delivery_acks_nothing_and_says_why() -> None:
-    stream = FakeStream()
-    delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    acked = acked_when_done(stream, ["a"], delivery)
-    delivery.set_exception(ConnectionError("broker gone"))
-    with pytest.raises(ConnectionError, match="broker gone"):
-        await asyncio.wait_for(acked, 0.5)
-    assert stream.acked == []
 
 
 async def test_a_batch_holds_at_most_max_events_and_keeps_the_order() -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 import pytest
@@ -88,9 +85,9 @@ async def test_a_large_take_is_scored_in_parts_with_the_same_outcome() -> None:
         batch_sizes: list[int] = []
         process = pipeline.process
 
-        async def counted(messages: Sequence[InputMessage], settled: Any = None) -> BatchResult:
+        async def counted(messages: Sequence[InputMessage]) -> BatchResult:
             batch_sizes.append(len(messages))
-            return await process(messages, settled)
+            return await process(messages)
 
         pipeline.process = counted  # type: ignore[method-assign]
 
@@ -101,78 +98,6 @@ async def test_a_large_take_is_scored_in_parts_with_the_same_outcome() -> None:
     parts, part_sizes = await route(3 * max(len(m.value or b"") for m in messages))
     assert whole_sizes == [12] and part_sizes == [3, 3, 3, 3]
     assert parts == whole and whole.tasks == 12
-
-
-class HeldSend(RecordingSend):
-    """Records each send at once; its delivery ends when `release` is called (or fails)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._held: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    async def __call__(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((topic, key, value))
-        return self._held
-
-    def release(self, error: BaseException | None = None) -> None:
-        if error is None:
-            self._held.set_result(None)
-        else:
-            self._held.set_exception(error)
-
-
-def counting(store: MemoryStateStore, calls: Counter[str], *names: str) -> None:
-    for name in names:
-        method = getattr(store, name)
-
-        async def counted(*args: Any, _method: Any = method, _name: str = name) -> Any:
-            calls[_name] += 1
-            return await _method(*args)
-
-        setattr(store, name, counted)
-
-
-async def test_a_batch_is_scored_while_the_one_before_delivers_and_decides_on_its_ledger() -> None:
-    settings = Settings()
-    lists = StaticLists()
-    lists.block(RISKY)
-    store = MemoryStateStore(settings)
-    store_calls: Counter[str] = Counter()
-    counting(store, store_calls, "read_behaviour", "read_victims", "record_sent")
-    send = HeldSend()
-    router = BatchRouter(Pipeline(store, lists, settings), send)
-
-    first = await router.route([call("c1", T0, 900)])
-    second = asyncio.ensure_future(router.route([call("c2", T0 + 600, 900)], after=first))
-    await asyncio.sleep(0.05)
-    # The second batch read its callers' behaviour while the first one's task was in flight,
-    # and waits for the first one's ledger before it reads its victim's state.
-    assert store_calls == {"read_behaviour": 2, "read_victims": 1}
-    assert not second.done() and len(send.sent) == 1
-
-    send.release()
-    stats = await (await asyncio.wait_for(second, 1.0))
-    assert stats.tasks == 1 and (await first).tasks == 1
-    tasks = [orjson.loads(value) for _, _, value in send.sent]
-    assert [task["revision"] for task in tasks] == [1, 2]
-    assert tasks[0]["task_id"] == tasks[1]["task_id"], "the second batch missed the first's ledger"
-    assert store_calls["record_sent"] == 2
-
-
-async def test_a_failed_delivery_stops_the_batches_after_it() -> None:
-    settings = Settings()
-    lists = StaticLists()
-    lists.block(RISKY)
-    send = HeldSend()
-    router = BatchRouter(Pipeline(MemoryStateStore(settings), lists, settings), send)
-
-    first = await router.route([call("c1", T0, 900)])
-    second = asyncio.ensure_future(router.route([call("c2", T0 + 600, 900)], after=first))
-    await asyncio.sleep(0.05)
-    send.release(ConnectionError("broker gone"))
-    with pytest.raises(ConnectionError, match="broker gone"):
-        await asyncio.wait_for(second, 1.0)
-    assert len(send.sent) == 1, "nothing after a failed delivery may be sent"
 
 
 @pytest.mark.parametrize(
