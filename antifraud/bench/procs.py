@@ -10,6 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -74,6 +75,16 @@ def stopped(pid: int) -> bool:
         fields = _stat_fields(thread / "stat")
         if fields is not None and fields[0] not in "TZX":  # stopped, exited, dead
             return False
+    return True
+
+
+def wait_stopped(pids: Collection[int], timeout_s: float) -> bool:
+    """Wait until every process is `stopped` (a signal lands when its thread next runs)."""
+    deadline = time.monotonic() + timeout_s
+    while not all(stopped(pid) for pid in pids):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
     return True
 
 

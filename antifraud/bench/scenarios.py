@@ -41,7 +41,7 @@ from antifraud.bench.inputs import (
     replayed,
 )
 from antifraud.bench.kafka_io import BareRead, InputProducer, OutputWatcher, bare_consume
-from antifraud.bench.procs import ModuleProcess, cpu_seconds, pin, rss_bytes, stopped
+from antifraud.bench.procs import ModuleProcess, cpu_seconds, pin, rss_bytes, wait_stopped
 from antifraud.bench.stats import LatencySummary, latency_summary
 from antifraud.contracts import INPUT_TOPICS
 from antifraud.embedded import EmbeddedServer, free_port, start_kafka, start_redis
@@ -378,9 +378,7 @@ class Harness:
         meanwhile leaves no stop under way, which the kernel would not undo (`procs.stopped`)."""
         self.paused = True
         self._signal(signal.SIGSTOP)
-        deadline = time.monotonic() + 2.0
-        while not all(stopped(pid) for pid in self.pids()) and time.monotonic() < deadline:
-            time.sleep(0.002)
+        wait_stopped(self.pids(), timeout_s=2.0)
 
     def release(self) -> None:
         """Let every process run again (SIGCONT; harmless for one that was not stopped)."""

@@ -39,16 +39,14 @@ def test_taken_port_is_named(embedded_redis, tmp_path) -> None:  # type: ignore[
 
 
 _START_AND_DIE = """
-import os, signal, sys, time
+import os, signal, sys
 from pathlib import Path
 from antifraud.embedded import start_redis
-from antifraud.bench.procs import stopped
+from antifraud.bench.procs import wait_stopped
 server = start_redis("127.0.0.1", int(sys.argv[1]), Path(sys.argv[2]))
 if sys.argv[3] == "stopped":
     os.kill(server.process.pid, signal.SIGSTOP)  # as the benchmark pauses a side
-    deadline = time.monotonic() + 10
-    while not stopped(server.process.pid) and time.monotonic() < deadline:
-        time.sleep(0.01)  # a stop still under way when the parent dies is not undone
+    wait_stopped([server.process.pid], timeout_s=10)  # a stop under way is not undone
 print(server.process.pid, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # no clean-up runs
 """

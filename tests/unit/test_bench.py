@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from antifraud.bench import inputs, report
 from antifraud.bench.cli import bench_app
-from antifraud.bench.procs import other_cpus, stopped
+from antifraud.bench.procs import other_cpus, stopped, wait_stopped
 from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
 from antifraud.bench.runner import processor, write_results
 from antifraud.bench.scenarios import LoadResult, Side, pooled
@@ -710,8 +710,9 @@ def test_a_process_is_stopped_once_every_thread_has_taken_the_stop() -> None:
     try:
         assert _until(lambda: len(list(Path(f"/proc/{child.pid}/task").iterdir())) == 2)
         assert not stopped(child.pid)  # its main thread sleeps, its other one spins
+        assert not wait_stopped([child.pid], timeout_s=0.05)
         os.kill(child.pid, signal.SIGSTOP)
-        assert _until(lambda: stopped(child.pid))
+        assert wait_stopped([child.pid], timeout_s=5.0)
         os.kill(child.pid, signal.SIGCONT)
         assert _until(lambda: not stopped(child.pid))
     finally:
