@@ -4,8 +4,10 @@ It consumes the input topics exactly as the real agent does (`batches_while_busy
 size) but only checks each value for a benchmark end marker, which it echoes to the DLQ
 topic in the dead-letter shape so the harness can tell when a partition has been consumed,
 and for a latency probe, which it answers at once with a stand-in task (as the broker echo
-does). What it costs per message is Faust's own machinery: the floor under the real worker;
-its latency at a paced load is Faust's path from the input topic to a task (figure 5d).
+does). What it costs per message is Faust's own machinery plus the worker's batching, so the
+worker adds only its scoring to it (a plain `async for` agent costs ~6 µs per message less:
+docs/performance.md, figure 3). Its latency at a paced load is Faust's path from the input topic
+to a task (figure 5d).
 Run as its own process: `python -m streams.bench_floor worker` (settings from the environment).
 """
 
