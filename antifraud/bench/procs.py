@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from antifraud.embedded import own_group_die_with_parent, stop_process
@@ -78,14 +78,20 @@ def stopped(pid: int) -> bool:
     return True
 
 
-def wait_stopped(pids: Collection[int], timeout_s: float) -> bool:
-    """Wait until every process is `stopped` (a signal lands when its thread next runs)."""
+def until(condition: Callable[[], bool], timeout_s: float, step_s: float = 0.002) -> bool:
+    """Poll `condition` until it holds (True) or `timeout_s` is up (False): for what a process
+    does in its own time, with nothing to wait on but /proc."""
     deadline = time.monotonic() + timeout_s
-    while not all(stopped(pid) for pid in pids):
+    while not condition():
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.002)
+        time.sleep(step_s)
     return True
+
+
+def wait_stopped(pids: Collection[int], timeout_s: float) -> bool:
+    """Wait until every process is `stopped` (a signal lands when its thread next runs)."""
+    return until(lambda: all(stopped(pid) for pid in pids), timeout_s)
 
 
 def total_cpu(pids: Sequence[int]) -> float:

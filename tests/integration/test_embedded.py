@@ -74,10 +74,7 @@ def test_an_embedded_server_does_not_outlive_a_killed_parent(state: str, tmp_pat
     )
     assert parent.returncode == -signal.SIGKILL, parent.stderr.decode()
     server_pid = int(parent.stdout)
-    deadline = time.monotonic() + 10
-    while _alive(server_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    outlived = _alive(server_pid)
+    outlived = not procs.until(lambda: not _alive(server_pid), timeout_s=10, step_s=0.05)
     if outlived:
         os.kill(server_pid, signal.SIGKILL)  # not left behind by a failing test
     assert not outlived

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from typer.testing import CliRunner
 
 from antifraud.bench import inputs, report
 from antifraud.bench.cli import bench_app
-from antifraud.bench.procs import other_cpus, stopped, wait_stopped
+from antifraud.bench.procs import other_cpus, stopped, until, wait_stopped
 from antifraud.bench.profile import area_of, parse_frame, summarize_collapsed
 from antifraud.bench.runner import processor, write_results
 from antifraud.bench.scenarios import LoadResult, Side, pooled
@@ -697,24 +696,17 @@ time.sleep(60)
 """
 
 
-def _until(condition: Any, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return bool(condition())
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_process_is_stopped_once_every_thread_has_taken_the_stop() -> None:
     child = subprocess.Popen([sys.executable, "-c", _SPINNING_THREAD])  # noqa: S603
     try:
-        assert _until(lambda: len(list(Path(f"/proc/{child.pid}/task").iterdir())) == 2)
+        assert until(lambda: len(list(Path(f"/proc/{child.pid}/task").iterdir())) == 2, 5.0)
         assert not stopped(child.pid)  # its main thread sleeps, its other one spins
         assert not wait_stopped([child.pid], timeout_s=0.05)
         os.kill(child.pid, signal.SIGSTOP)
         assert wait_stopped([child.pid], timeout_s=5.0)
         os.kill(child.pid, signal.SIGCONT)
-        assert _until(lambda: not stopped(child.pid))
+        assert until(lambda: not stopped(child.pid), 5.0)
     finally:
         child.kill()
         child.wait()
